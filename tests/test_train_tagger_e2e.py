@@ -1,0 +1,85 @@
+"""End to end: the train_tagger and evaluate binaries on a small real fixture."""
+import json
+import os
+import subprocess
+import sys
+
+import tensorflow as tf
+
+from tf_bilm_ner.data.conll import read_conll
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTDATA = os.path.join(ROOT, "tests", "testdata")
+TRAIN = os.path.join(TESTDATA, "ncbi_train_head.tsv")
+DEVEL = os.path.join(TESTDATA, "ncbi_devel_head.tsv")
+SMALL = ["--word_dim=23", "--char_dim=7", "--char_filters=19", "--lstm_units=29",
+         "--batch_tokens=397", "--learning_rate=0.01", "--dropout=0.1", "--seed=3"]
+
+
+def _run(tool, *args):
+  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+  return subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), *args],
+                        capture_output=True, text=True, env=env, timeout=900)
+
+
+class TrainTaggerEndToEndTest(tf.test.TestCase):
+
+  def test_train_resume_evaluate(self):
+    run_dir = os.path.join(self.get_temp_dir(), "run")
+    # Train on the fixture, early-stop on it too: the tagger must fit what it saw.
+    args = [f"--run_dir={run_dir}", f"--train={TRAIN}", f"--devel={TRAIN}", f"--test={DEVEL}",
+            "--max_epochs=6", "--patience=6", *SMALL]
+    proc = _run("train_tagger.py", *args)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    with open(os.path.join(run_dir, "eval", "scores.json")) as f:
+      scores = json.load(f)
+    self.assertGreater(scores["devel"]["micro"]["f1"], 60.0)
+    self.assertIn("test", scores)
+    self.assertEqual(scores["provenance"]["seed"], 3)
+    with open(os.path.join(run_dir, "history.jsonl")) as f:
+      history = [json.loads(line) for line in f]
+    self.assertEqual([h["epoch"] for h in history], list(range(6)))
+    self.assertAllClose(max(h["devel_f1"] for h in history), scores["devel"]["micro"]["f1"])
+    preds = read_conll(os.path.join(run_dir, "eval", "test_predictions.conll"))
+    self.assertEqual([s.tokens for s in preds], [s.tokens for s in read_conll(DEVEL)])
+
+    # Same flags again: the finished run is resumed, nothing is retrained.
+    proc = _run("train_tagger.py", *args)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("resumed from", proc.stderr)
+    with open(os.path.join(run_dir, "history.jsonl")) as f:
+      self.assertLen(f.readlines(), 6)
+
+    # A different config in the same run directory is refused.
+    proc = _run("train_tagger.py", *args[:-1], "--seed=4")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("different training config", proc.stderr)
+    self.assertNotIn("Traceback", proc.stderr)
+
+    out = os.path.join(self.get_temp_dir(), "scores.json")
+    proc = _run("evaluate.py", f"--run_dir={run_dir}", f"--data={TRAIN}", f"--scores_out={out}")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    with open(out) as f:
+      self.assertAllClose(json.load(f)["micro"]["f1"], scores["devel"]["micro"]["f1"])
+
+  def test_bad_input_is_a_usage_error_naming_file_and_line(self):
+    bad = os.path.join(self.get_temp_dir(), "bad.tsv")
+    with open(bad, "w") as f:
+      f.write("IL-2\tB-protein\ngene\tX-protein\n")
+    proc = _run("train_tagger.py", f"--run_dir={self.get_temp_dir()}/r", f"--train={bad}",
+                f"--devel={DEVEL}", "--notest_eval")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn(f"{bad}:2: malformed tag 'X-protein'", proc.stderr)
+    self.assertNotIn("Traceback", proc.stderr)
+    proc = _run("train_tagger.py", f"--train={TRAIN}")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("--run_dir", proc.stderr)
+    proc = _run("train_tagger.py", f"--run_dir={self.get_temp_dir()}/r2", "--train=/nonexistent")
+    self.assertIn("--train: file not found: /nonexistent", proc.stderr)
+    proc = _run("train_tagger.py", f"--run_dir={self.get_temp_dir()}/r3", "--train_fraction=1.5")
+    self.assertIn("train_fraction must be in (0, 1]", proc.stderr)
+    self.assertNotIn("Traceback", proc.stderr)
+
+
+if __name__ == "__main__":
+  tf.test.main()

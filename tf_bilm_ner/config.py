@@ -1,0 +1,137 @@
+"""Typed configuration objects, strict about unknown keys, saved as JSON.
+
+Every checkpoint directory and every export carries `config.json`, so a set of
+weights is never separated from how to rebuild the model that owns them.
+"""
+import dataclasses
+import json
+import os
+from typing import Any, Dict, Type, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+  """A config file or dict that does not describe a valid configuration."""
+
+
+def _from_dict(cls: Type[T], values: Dict[str, Any], where: str) -> T:
+  if not isinstance(values, dict):
+    raise ConfigError(f"{where}: expected a JSON object, got {type(values).__name__}")
+  fields = {f.name: f for f in dataclasses.fields(cls)}
+  unknown = sorted(set(values) - set(fields))
+  if unknown:
+    raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys are {sorted(fields)}")
+  kwargs = {}
+  for name, value in values.items():
+    sub = fields[name].type
+    if dataclasses.is_dataclass(sub):
+      value = _from_dict(sub, value, f"{where}.{name}")
+    kwargs[name] = value
+  obj = cls(**kwargs)
+  obj.validate()
+  return obj
+
+
+class _Config:
+  """Mixin: strict dict/JSON round trip plus validation."""
+
+  def validate(self) -> None:
+    for f in dataclasses.fields(self):
+      value = getattr(self, f.name)
+      if dataclasses.is_dataclass(value):
+        value.validate()
+      elif f.type in (int, float) and not isinstance(value, (int, float)):
+        raise ConfigError(f"{type(self).__name__}.{f.name}: expected a number, got {value!r}")
+
+  def to_dict(self) -> Dict[str, Any]:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_dict(cls, values: Dict[str, Any]):
+    return _from_dict(cls, values, cls.__name__)
+
+  def to_json(self) -> str:
+    return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+  @classmethod
+  def from_json(cls, text: str, where: str = "<string>"):
+    try:
+      values = json.loads(text)
+    except json.JSONDecodeError as e:
+      raise ConfigError(f"{where}:{e.lineno}: not valid JSON ({e.msg})") from None
+    return _from_dict(cls, values, where)
+
+  def save(self, path: str) -> None:
+    """Writes JSON atomically (temporary file, then rename)."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+      f.write(self.to_json() + "\n")
+    os.replace(tmp, path)
+
+  @classmethod
+  def load(cls, path: str):
+    try:
+      with open(path, encoding="utf-8") as f:
+        text = f.read()
+    except FileNotFoundError:
+      raise ConfigError(f"{path}: config file not found") from None
+    return cls.from_json(text, where=path)
+
+
+@dataclasses.dataclass
+class EncoderConfig(_Config):
+  """The part the BiLM and the tagger share: embeddings, CharCNN, LSTMs."""
+  word_vocab_size: int = 0        # set from the vocabulary
+  char_vocab_size: int = 0        # set from the vocabulary
+  word_dim: int = 100
+  char_dim: int = 32
+  char_filters: int = 64
+  char_kernel_size: int = 3
+  max_chars_per_token: int = 32   # longer tokens keep their first characters
+  lstm_units: int = 200           # per direction
+  dropout: float = 0.5
+  word_dropout: float = 0.1       # training: replace a word id by <unk> with this probability
+
+  def validate(self) -> None:
+    super().validate()
+    for name in ("word_dim", "char_dim", "char_filters", "char_kernel_size",
+                 "max_chars_per_token", "lstm_units"):
+      if getattr(self, name) <= 0:
+        raise ConfigError(f"EncoderConfig.{name} must be positive, got {getattr(self, name)}")
+    for name in ("dropout", "word_dropout"):
+      if not 0.0 <= getattr(self, name) < 1.0:
+        raise ConfigError(f"EncoderConfig.{name} must be in [0, 1), got {getattr(self, name)}")
+
+
+@dataclasses.dataclass
+class TaggerConfig(_Config):
+  """Encoder plus the tag projection and CRF."""
+  encoder: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
+  num_tags: int = 0               # set from the tag vocabulary
+
+
+@dataclasses.dataclass
+class TrainConfig(_Config):
+  """How a tagger is trained. Saved beside every checkpoint."""
+  learning_rate: float = 1e-3
+  clip_norm: float = 5.0          # global gradient norm
+  batch_tokens: int = 2048        # token budget per batch (padded positions count)
+  max_epochs: int = 40
+  patience: int = 8               # epochs without devel F1 gain before stopping
+  seed: int = 1
+  train_fraction: float = 1.0     # deterministic subset of train sentences
+  max_tokens_per_sentence: int = 256
+  shuffle_buffer: int = 20000
+
+  def validate(self) -> None:
+    super().validate()
+    if not 0.0 < self.train_fraction <= 1.0:
+      raise ConfigError(f"TrainConfig.train_fraction must be in (0, 1], got {self.train_fraction}")
+    for name in ("learning_rate", "batch_tokens", "max_epochs", "max_tokens_per_sentence"):
+      if getattr(self, name) <= 0:
+        raise ConfigError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")
+    if self.batch_tokens < self.max_tokens_per_sentence:
+      raise ConfigError(
+          f"TrainConfig.batch_tokens ({self.batch_tokens}) must be at least "
+          f"max_tokens_per_sentence ({self.max_tokens_per_sentence})")

@@ -1,0 +1,1 @@
+"""Reading and featurising data: CoNLL files, vocabularies, tf.data pipelines."""

@@ -1,0 +1,131 @@
+"""tf.data pipelines for tagged sentences, with vocabulary lookups in the graph.
+
+Feature names, used from data to model to serving:
+  tokens    [batch, time]             tf.string, right-padded with ""
+  lengths   [batch]                   tf.int32, tokens per sentence
+  token_ids [batch, time]             tf.int32, 0 = padding
+  char_ids  [batch, time, chars]      tf.int32, 0 = padding
+  tag_ids   [batch, time]             tf.int32, labels (0 at padding)
+  index     [batch]                   tf.int32, position in the input list
+"""
+from typing import Dict, List, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.data.conll import Sentence
+
+# Bucket upper bounds (exclusive) for length bucketing; longer sentences go to
+# a last bucket of their own.
+BUCKET_BOUNDARIES = (8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 128, 160, 192, 256)
+
+
+class Featurizer(tf.Module):
+  """Raw string tokens -> model features, entirely in the graph."""
+
+  def __init__(self, words: vocab_lib.Vocabulary, chars: vocab_lib.Vocabulary,
+               max_chars_per_token: int, name: str = "featurizer"):
+    super().__init__(name=name)
+    self.word_table = words.lookup_table()
+    self.char_table = chars.lookup_table()
+    self.max_chars = max_chars_per_token
+
+  def __call__(self, tokens: tf.Tensor) -> Dict[str, tf.Tensor]:
+    """tokens: [batch, time] tf.string, "" at padding -> token_ids, char_ids."""
+    is_pad = tf.equal(tokens, "")
+    token_ids = self.word_table.lookup(vocab_lib.normalize_words(tokens))
+    token_ids = tf.where(is_pad, tf.zeros_like(token_ids), token_ids)
+    chars = tf.strings.unicode_split(tokens, "UTF-8", errors="replace")
+    chars = chars[:, :, :self.max_chars]
+    char_ids = tf.ragged.map_flat_values(self.char_table.lookup, chars)
+    shape = tf.shape(tokens, out_type=tf.int64)
+    char_ids = char_ids.to_tensor(default_value=0, shape=[shape[0], shape[1], -1])
+    return {"token_ids": token_ids, "char_ids": char_ids}
+
+
+def split_long(sentences: Sequence[Sentence], max_tokens: int) -> List[Sentence]:
+  """Cuts sentences longer than `max_tokens` into consecutive pieces (for training)."""
+  out = []
+  for s in sentences:
+    for i in range(0, len(s.tokens), max_tokens):
+      out.append(Sentence(s.tokens[i:i + max_tokens], s.tags[i:i + max_tokens], s.line))
+  return out
+
+
+def subset(sentences: Sequence[Sentence], fraction: float, seed: int) -> List[Sentence]:
+  """A deterministic random `fraction` of the sentences, in their original order.
+
+  Subsets are nested: for one seed, the 10% subset lies inside the 25% one.
+  """
+  if fraction >= 1.0:
+    return list(sentences)
+  order = np.random.RandomState(seed).permutation(len(sentences))
+  keep = np.sort(order[:max(1, int(round(fraction * len(sentences))))])
+  return [sentences[i] for i in keep]
+
+
+def _ragged_strings(lists: Sequence[Sequence[str]]) -> tf.RaggedTensor:
+  flat = [t for x in lists for t in x]
+  return tf.RaggedTensor.from_row_lengths(
+      tf.constant(flat, dtype=tf.string), tf.constant([len(x) for x in lists], dtype=tf.int64))
+
+
+def _bucket_batch_sizes(batch_tokens: int) -> List[int]:
+  bounds = list(BUCKET_BOUNDARIES) + [BUCKET_BOUNDARIES[-1] * 2]
+  return [max(1, batch_tokens // (b - 1 if i < len(BUCKET_BOUNDARIES) else b))
+          for i, b in enumerate(bounds)]
+
+
+def make_dataset(sentences: Sequence[Sentence], featurizer: Featurizer,
+                 tags: vocab_lib.Vocabulary, batch_tokens: int, shuffle: bool,
+                 seed: int = 0, with_labels: bool = True) -> tf.data.Dataset:
+  """Batches of features (and `tag_ids`) bucketed by length under a token budget.
+
+  Args:
+    sentences: the sentences, each non-empty.
+    featurizer: in-graph lookups.
+    tags: the tag vocabulary (no reserved ids). Every tag must be in it.
+    batch_tokens: at most this many (padded) token positions per batch, except
+      that a sentence longer than the budget makes a batch of its own.
+    shuffle: shuffle sentences (training). The order depends only on `seed`,
+      so an epoch can be replayed exactly: pass e.g. seed = base_seed + epoch.
+    seed: the shuffle seed.
+    with_labels: also produce `tag_ids`.
+  Returns:
+    A dataset of dicts with the features listed in this module's docstring.
+  """
+  if with_labels:
+    unknown = sorted({t for s in sentences for t in s.tags if t not in tags})
+    if unknown:
+      raise ValueError(f"tags {unknown[:10]} are not in the tag vocabulary {tags.entries}")
+  data = {"tokens": _ragged_strings([s.tokens for s in sentences]),
+          "index": tf.range(len(sentences), dtype=tf.int32)}
+  if with_labels:
+    data["tag_ids"] = tf.RaggedTensor.from_row_lengths(
+        tf.constant([tags.id(t) for s in sentences for t in s.tags], dtype=tf.int32),
+        tf.constant([len(s.tags) for s in sentences], dtype=tf.int64))
+  ds = tf.data.Dataset.from_tensor_slices(data).map(
+      lambda x: {k: v.to_tensor() if isinstance(v, tf.RaggedTensor) else v for k, v in x.items()})
+  if shuffle:
+    ds = ds.shuffle(len(sentences), seed=seed, reshuffle_each_iteration=False)
+  padded_shapes = {k: ([] if k == "index" else [None]) for k in data}
+  padding_values = {"tokens": "", "index": 0, "tag_ids": 0}
+  padding_values = {k: padding_values[k] for k in data}
+  ds = ds.bucket_by_sequence_length(
+      lambda x: tf.size(x["tokens"]), bucket_boundaries=list(BUCKET_BOUNDARIES),
+      bucket_batch_sizes=_bucket_batch_sizes(batch_tokens), padded_shapes=padded_shapes,
+      padding_values=padding_values)
+  if shuffle:
+    # Buckets emit batches of similar lengths together; mix them up.
+    ds = ds.shuffle(256, seed=seed + 1, reshuffle_each_iteration=False)
+
+  def featurize(batch):
+    batch["lengths"] = tf.reduce_sum(tf.cast(tf.not_equal(batch["tokens"], ""), tf.int32), axis=1)
+    batch.update(featurizer(batch["tokens"]))
+    return batch
+
+  opts = tf.data.Options()
+  opts.deterministic = True
+  return ds.map(featurize, num_parallel_calls=tf.data.AUTOTUNE).with_options(opts).prefetch(
+      tf.data.AUTOTUNE)

@@ -1,0 +1,1 @@
+"""Keras layers shared by the BiLM and the tagger."""

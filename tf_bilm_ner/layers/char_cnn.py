@@ -1,0 +1,35 @@
+"""Character CNN: per-token features from the token's characters."""
+import tensorflow as tf
+
+
+class CharCNN(tf.keras.layers.Layer):
+  """Character embedding -> Conv1D -> tanh -> max-pool over the token's characters.
+
+  Padding characters (id 0) are excluded from the max; a token with no
+  characters (a padding token) gets all-zero features.
+  """
+
+  def __init__(self, char_vocab_size: int, char_dim: int, filters: int, kernel_size: int,
+               **kwargs):
+    super().__init__(**kwargs)
+    if min(char_vocab_size, char_dim, filters, kernel_size) <= 0:
+      raise ValueError("CharCNN sizes must all be positive")
+    self.char_vocab_size, self.char_dim = char_vocab_size, char_dim
+    self.filters, self.kernel_size = filters, kernel_size
+    self.embedding = tf.keras.layers.Embedding(char_vocab_size, char_dim, name="char_embedding")
+    self.conv = tf.keras.layers.Conv1D(filters, kernel_size, padding="same", name="char_conv")
+
+  def call(self, char_ids: tf.Tensor) -> tf.Tensor:
+    """char_ids: [batch, time, chars] int32 -> [batch, time, filters] float32."""
+    shape = tf.shape(char_ids)
+    flat = tf.reshape(char_ids, [-1, shape[2]])                  # [batch*time, chars]
+    x = tf.tanh(self.conv(self.embedding(flat)))                 # [batch*time, chars, filters]
+    valid = tf.not_equal(flat, 0)[:, :, None]
+    # tanh lies in (-1, 1), so -2 never wins the max over a real character.
+    pooled = tf.reduce_max(tf.where(valid, x, -2.0), axis=1)     # [batch*time, filters]
+    pooled = tf.where(tf.reduce_any(valid, axis=1), pooled, 0.0)
+    return tf.reshape(pooled, [shape[0], shape[1], self.filters])
+
+  def get_config(self):
+    return dict(super().get_config(), char_vocab_size=self.char_vocab_size,
+                char_dim=self.char_dim, filters=self.filters, kernel_size=self.kernel_size)

@@ -1,0 +1,65 @@
+"""The encoder the BiLM and the tagger share: word embedding + CharCNN + two LSTMs.
+
+The forward LSTM reads left to right; the backward LSTM reads each sentence
+right to left (`tf.reverse_sequence` over its true length, so right padding
+stays at the end in both directions and never reaches a real position). The
+BiLM trains the forward states to predict the next word and the backward
+states to predict the previous word; the tagger concatenates them. Attribute
+names are checkpoint keys: renaming one is a checkpoint format change.
+"""
+from typing import Dict
+
+import tensorflow as tf
+
+from tf_bilm_ner.config import EncoderConfig
+from tf_bilm_ner.data.vocab import UNK_ID
+from tf_bilm_ner.layers.char_cnn import CharCNN
+
+
+class Encoder(tf.keras.layers.Layer):
+  """features -> (forward states, backward states)."""
+
+  def __init__(self, config: EncoderConfig, **kwargs):
+    super().__init__(**kwargs)
+    config.validate()
+    if config.word_vocab_size <= 2 or config.char_vocab_size <= 2:
+      raise ValueError("EncoderConfig vocabulary sizes must be set from the vocabularies")
+    self.config = config
+    self.word_embedding = tf.keras.layers.Embedding(
+        config.word_vocab_size, config.word_dim, name="word_embedding")
+    self.char_cnn = CharCNN(config.char_vocab_size, config.char_dim, config.char_filters,
+                            config.char_kernel_size, name="char_cnn")
+    self.input_dropout = tf.keras.layers.Dropout(config.dropout, name="input_dropout")
+    self.forward_lstm = tf.keras.layers.LSTM(
+        config.lstm_units, return_sequences=True, name="forward_lstm")
+    self.backward_lstm = tf.keras.layers.LSTM(
+        config.lstm_units, return_sequences=True, name="backward_lstm")
+
+  def embed(self, features: Dict[str, tf.Tensor], training=None) -> tf.Tensor:
+    """token_ids [B, T], char_ids [B, T, C] -> [B, T, word_dim + char_filters].
+
+    In training, each real word id becomes <unk> with probability
+    `word_dropout`, so the <unk> row is trained and rare words cannot be
+    memorised by their embedding alone; the CharCNN still sees the token.
+    """
+    token_ids = features["token_ids"]
+    if training and self.config.word_dropout > 0:
+      drop = tf.random.uniform(tf.shape(token_ids)) < self.config.word_dropout
+      token_ids = tf.where(drop & (token_ids > UNK_ID), tf.fill(tf.shape(token_ids), UNK_ID),
+                           token_ids)
+    x = tf.concat([self.word_embedding(token_ids),
+                   self.char_cnn(features["char_ids"])], axis=-1)
+    return self.input_dropout(x, training=training)
+
+  def call(self, features: Dict[str, tf.Tensor], training=None):
+    """Returns (forward, backward), each [B, T, lstm_units] float32.
+
+    forward[b, t] has read tokens 0..t; backward[b, t] has read tokens t..len-1.
+    Positions at or beyond `lengths[b]` hold values of no meaning.
+    """
+    x = self.embed(features, training=training)
+    lengths = features["lengths"]
+    forward = self.forward_lstm(x)
+    rev = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
+    backward = tf.reverse_sequence(self.backward_lstm(rev), lengths, seq_axis=1, batch_axis=0)
+    return forward, backward

@@ -1,0 +1,81 @@
+"""Exact-match entity-level precision, recall and F1, as conlleval defines them.
+
+A chunk starts at `B-X`, or at `I-X` whose previous tag is `O` or of another
+type; it continues over following `I-X` tags. A predicted entity counts as
+correct only if its type, first and last token all equal a gold entity's.
+Scores are in percent, like conlleval's.
+"""
+import collections
+import dataclasses
+from typing import Dict, List, Sequence, Set, Tuple
+
+Chunk = Tuple[str, int, int]  # (type, first token, last token + 1)
+
+
+def chunks(tags: Sequence[str]) -> List[Chunk]:
+  """Entity chunks of one sentence's IOB tags, with conlleval's reading of bad I-X."""
+  out, start, ctype = [], None, None
+  for i, tag in enumerate(list(tags) + ["O"]):
+    prefix, typ = (tag[0], tag[2:]) if tag != "O" else ("O", None)
+    begins = prefix == "B" or (prefix == "I" and typ != ctype)
+    if start is not None and (prefix == "O" or begins):
+      out.append((ctype, start, i))
+      start, ctype = None, None
+    if begins:
+      start, ctype = i, typ
+  return out
+
+
+@dataclasses.dataclass
+class Score:
+  precision: float
+  recall: float
+  f1: float
+  num_gold: int
+  num_predicted: int
+  num_correct: int
+
+  @classmethod
+  def from_counts(cls, gold: int, pred: int, correct: int) -> "Score":
+    p = 100.0 * correct / pred if pred else 0.0
+    r = 100.0 * correct / gold if gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return cls(p, r, f, gold, pred, correct)
+
+
+def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
+                  ) -> Tuple[Score, Dict[str, Score]]:
+  """Micro-averaged score over all types, and one score per type.
+
+  Args:
+    gold: per sentence, the gold tags.
+    predicted: per sentence, the predicted tags; same lengths as `gold`.
+  """
+  if len(gold) != len(predicted):
+    raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
+  counts = collections.defaultdict(lambda: [0, 0, 0])  # type -> gold, pred, correct
+  for i, (g, p) in enumerate(zip(gold, predicted)):
+    if len(g) != len(p):
+      raise ValueError(f"sentence {i}: {len(g)} gold tags but {len(p)} predicted")
+    gc: Set[Chunk] = set(chunks(g))
+    pc: Set[Chunk] = set(chunks(p))
+    for c in gc:
+      counts[c[0]][0] += 1
+    for c in pc:
+      counts[c[0]][1] += 1
+    for c in gc & pc:
+      counts[c[0]][2] += 1
+  per_type = {t: Score.from_counts(*v) for t, v in sorted(counts.items())}
+  total = [sum(v[k] for v in counts.values()) for k in range(3)]
+  return Score.from_counts(*total), per_type
+
+
+def format_scores(micro: Score, per_type: Dict[str, Score]) -> str:
+  """A conlleval-like table."""
+  lines = [f"{'type':<14}{'prec':>8}{'rec':>8}{'F1':>8}{'gold':>8}{'pred':>8}",
+           f"{'ALL':<14}{micro.precision:8.2f}{micro.recall:8.2f}{micro.f1:8.2f}"
+           f"{micro.num_gold:8d}{micro.num_predicted:8d}"]
+  for t, s in per_type.items():
+    lines.append(f"{t:<14}{s.precision:8.2f}{s.recall:8.2f}{s.f1:8.2f}"
+                 f"{s.num_gold:8d}{s.num_predicted:8d}")
+  return "\n".join(lines)

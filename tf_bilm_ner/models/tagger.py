@@ -1,0 +1,47 @@
+"""The NER tagger: Encoder (shared with the BiLM) -> dropout -> tag scores -> CRF."""
+from typing import Dict
+
+import tensorflow as tf
+
+from tf_bilm_ner.config import TaggerConfig
+from tf_bilm_ner.layers.crf import CRF
+from tf_bilm_ner.layers.encoder import Encoder
+
+
+class Tagger(tf.keras.Model):
+  """features -> CRF potentials; `loss` for training, `decode` for prediction."""
+
+  def __init__(self, config: TaggerConfig, **kwargs):
+    super().__init__(**kwargs)
+    config.validate()
+    if config.num_tags < 1:
+      raise ValueError("TaggerConfig.num_tags must be set from the tag vocabulary")
+    self.config = config
+    self.encoder = Encoder(config.encoder, name="encoder")
+    self.output_dropout = tf.keras.layers.Dropout(config.encoder.dropout, name="output_dropout")
+    self.projection = tf.keras.layers.Dense(config.num_tags, name="projection")
+    self.crf = CRF(config.num_tags, name="crf")
+
+  def call(self, features: Dict[str, tf.Tensor], training=None) -> tf.Tensor:
+    """token_ids [B, T], char_ids [B, T, C], lengths [B] -> potentials [B, T, num_tags]."""
+    forward, backward = self.encoder(features, training=training)
+    x = self.output_dropout(tf.concat([forward, backward], axis=-1), training=training)
+    potentials = self.projection(x)
+    if not self.crf.built:
+      self.crf.build(potentials.shape)
+    return potentials
+
+  def loss(self, features: Dict[str, tf.Tensor], training=True) -> tf.Tensor:
+    """Negative log-likelihood summed over the batch, divided by its real tokens. Scalar."""
+    potentials = self(features, training=training)
+    ll = self.crf.log_likelihood(potentials, features["tag_ids"], features["lengths"])
+    return -tf.reduce_sum(ll) / tf.cast(tf.reduce_sum(features["lengths"]), tf.float32)
+
+  def decode(self, features: Dict[str, tf.Tensor]):
+    """-> (tag_ids [B, T] int32, best sequence score [B] float32)."""
+    potentials = self(features, training=False)
+    return self.crf(potentials, features["lengths"])
+
+  def build_from_features(self, features: Dict[str, tf.Tensor]) -> None:
+    """Creates all variables by running one batch."""
+    self.decode(features)

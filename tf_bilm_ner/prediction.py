@@ -1,0 +1,75 @@
+"""Tagging sentences with a trained tagger, and scoring the result."""
+import dataclasses
+from typing import List, Sequence
+
+import tensorflow as tf
+from absl import logging
+
+from tf_bilm_ner import metrics
+from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.data.conll import Sentence, read_conll, write_conll
+from tf_bilm_ner.data.labeled import Featurizer, make_dataset
+from tf_bilm_ner.models.tagger import Tagger
+
+FEATURE_SIGNATURE = {
+    "token_ids": tf.TensorSpec([None, None], tf.int32),
+    "char_ids": tf.TensorSpec([None, None, None], tf.int32),
+    "lengths": tf.TensorSpec([None], tf.int32),
+}
+
+
+def make_decode_fn(tagger: Tagger):
+  """A traced decode step: features -> tag ids [B, T] int32 (one trace for all shapes)."""
+  @tf.function(input_signature=[FEATURE_SIGNATURE])
+  def decode(features):
+    return tagger.decode(features)[0]
+  return decode
+
+
+def predict_tags(tagger: Tagger, featurizer: Featurizer, tags: vocab_lib.Vocabulary,
+                 sentences: Sequence[Sentence], batch_tokens: int = 8192,
+                 decode_fn=None) -> List[List[str]]:
+  """Predicted tag strings for each sentence, in input order."""
+  decode_fn = decode_fn or make_decode_fn(tagger)
+  ds = make_dataset(sentences, featurizer, tags, batch_tokens, shuffle=False, with_labels=False)
+  out: List[List[str]] = [None] * len(sentences)
+  for batch in ds:
+    ids = decode_fn({k: batch[k] for k in FEATURE_SIGNATURE}).numpy()
+    for row, idx, n in zip(ids, batch["index"].numpy(), batch["lengths"].numpy()):
+      out[idx] = [tags.entries[t] for t in row[:n]]
+  return out
+
+
+def evaluate(tagger: Tagger, featurizer: Featurizer, tags: vocab_lib.Vocabulary,
+             sentences: Sequence[Sentence], decode_fn=None, batch_tokens: int = 8192):
+  """-> (micro Score, per-type Scores, predicted tags per sentence)."""
+  pred = predict_tags(tagger, featurizer, tags, sentences, batch_tokens, decode_fn)
+  micro, per_type = metrics.entity_scores([s.tags for s in sentences], pred)
+  return micro, per_type, pred
+
+
+def score_dict(micro: metrics.Score, per_type) -> dict:
+  return {"micro": dataclasses.asdict(micro),
+          "per_type": {t: dataclasses.asdict(s) for t, s in per_type.items()}}
+
+
+def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
+                  which: str = "best") -> dict:
+  """Scores a run's checkpoint on a CoNLL file; optionally writes token/gold/predicted CoNLL.
+
+  Gold tags the tagger cannot predict (absent from its tag vocabulary) are
+  allowed: they count as missed entities, and a warning names them.
+  """
+  tagger, featurizer, vocabs, _ = run_dir_lib.load_tagger(run_dir, which)
+  sentences = read_conll(data_path)
+  unknown = sorted({t for s in sentences for t in s.tags} - set(vocabs.tags.entries))
+  if unknown:
+    logging.warning("%s: gold tags %s are not in the tagger's tag set %s; their entities "
+                    "count as missed", data_path, unknown, vocabs.tags.entries)
+  pred = predict_tags(tagger, featurizer, vocabs.tags, sentences)
+  micro, per_type = metrics.entity_scores([s.tags for s in sentences], pred)
+  if predictions_path:
+    write_conll(predictions_path, sentences, pred)
+  logging.info("%s\n%s", data_path, metrics.format_scores(micro, per_type))
+  return score_dict(micro, per_type)

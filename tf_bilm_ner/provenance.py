@@ -1,0 +1,56 @@
+"""What every reported figure is stored with: command, commit, data, machine, time, seed."""
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from typing import Dict, Iterable
+
+import tensorflow as tf
+
+
+def sha256_prefix(path: str, n: int = 16) -> str:
+  h = hashlib.sha256()
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      h.update(block)
+  return h.hexdigest()[:n]
+
+
+def git_commit() -> str:
+  """HEAD of the checkout this package runs from, with `-dirty` if tracked files changed."""
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  try:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    return head + ("-dirty" if dirty else "")
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+
+
+def machine() -> Dict[str, object]:
+  model = platform.processor() or "unknown"
+  try:
+    with open("/proc/cpuinfo") as f:
+      for line in f:
+        if line.startswith("model name"):
+          model = line.split(":", 1)[1].strip()
+          break
+  except OSError:
+    pass
+  return {"cores": os.cpu_count(), "cpu_model": model, "platform": platform.platform(),
+          "python": platform.python_version(), "tensorflow": tf.__version__}
+
+
+def record(data_files: Iterable[str], seed=None, started: float = None) -> Dict[str, object]:
+  """The provenance block stored beside a figure."""
+  return {"command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+          "git_commit": git_commit(),
+          "data_files": {p: sha256_prefix(p) for p in data_files},
+          "machine": machine(),
+          "seed": seed,
+          "wall_time_secs": None if started is None else round(time.time() - started, 1),
+          "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

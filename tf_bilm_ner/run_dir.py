@@ -1,0 +1,155 @@
+"""The layout of a tagger run directory, and loading a trained tagger from it.
+
+  <run_dir>/
+    tagger_config.json   TaggerConfig: how to rebuild the model
+    train_config.json    TrainConfig: how it was trained
+    vocab/words.txt, vocab/chars.txt, vocab/tags.txt
+    ckpt/                latest checkpoints (model, optimiser, loop state): resume from here
+    best/                the checkpoint with the best devel F1: evaluate and export this
+    tensorboard/         train/ and devel/ summaries
+    history.jsonl        one JSON line per epoch: loss, devel P/R/F1, tokens/s, wall time
+"""
+import dataclasses
+import json
+import os
+import shutil
+from typing import Optional
+
+import tensorflow as tf
+
+from tf_bilm_ner.config import ConfigError, TaggerConfig, TrainConfig
+from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.data.labeled import Featurizer
+from tf_bilm_ner.models.tagger import Tagger
+
+
+class RunDirError(ValueError):
+  """A run directory that cannot be used as asked."""
+
+
+@dataclasses.dataclass
+class Vocabs:
+  words: vocab_lib.Vocabulary
+  chars: vocab_lib.Vocabulary
+  tags: vocab_lib.Vocabulary
+
+  def save(self, directory: str) -> None:
+    os.makedirs(directory, exist_ok=True)
+    for name in ("words", "chars", "tags"):
+      getattr(self, name).save(os.path.join(directory, f"{name}.txt"))
+
+  @classmethod
+  def load(cls, directory: str) -> "Vocabs":
+    return cls(vocab_lib.Vocabulary.load(os.path.join(directory, "words.txt")),
+               vocab_lib.Vocabulary.load(os.path.join(directory, "chars.txt")),
+               vocab_lib.Vocabulary.load(os.path.join(directory, "tags.txt"), reserved=()))
+
+
+def paths(run_dir: str) -> dict:
+  return {k: os.path.join(run_dir, v) for k, v in dict(
+      tagger_config="tagger_config.json", train_config="train_config.json", vocab="vocab",
+      ckpt="ckpt", best="best", tensorboard="tensorboard", history="history.jsonl").items()}
+
+
+def check_writable(run_dir: str) -> None:
+  """Fails before any training if the run directory cannot be written."""
+  try:
+    os.makedirs(run_dir, exist_ok=True)
+    probe = os.path.join(run_dir, f".write-probe-{os.getpid()}")
+    with open(probe, "w") as f:
+      f.write("x")
+    os.remove(probe)
+  except OSError as e:
+    raise RunDirError(f"{run_dir}: cannot write to the run directory ({e.strerror})") from None
+
+
+def prepare(run_dir: str, train_config: TrainConfig, overwrite: bool) -> bool:
+  """Checks the run directory. Returns True if it holds a run to resume.
+
+  A directory with a different saved TrainConfig is refused unless
+  `overwrite`, in which case its checkpoints, vocabularies and history are removed.
+  """
+  check_writable(run_dir)
+  p = paths(run_dir)
+  if not os.path.exists(p["train_config"]):
+    return False
+  try:
+    saved = TrainConfig.load(p["train_config"])
+  except ConfigError as e:
+    saved = e
+  if saved == train_config and not overwrite:
+    return tf.train.latest_checkpoint(p["ckpt"]) is not None
+  if not overwrite:
+    raise RunDirError(
+        f"{run_dir} holds a run with a different training config ({p['train_config']}); "
+        "pass --overwrite to replace it or choose another --run_dir")
+  for key in ("ckpt", "best", "vocab", "tensorboard"):
+    shutil.rmtree(p[key], ignore_errors=True)
+  for key in ("tagger_config", "train_config", "history"):
+    if os.path.exists(p[key]):
+      os.remove(p[key])
+  return False
+
+
+def load_tagger(run_dir: str, which: str = "best"):
+  """Rebuilds the tagger of a run and restores a checkpoint.
+
+  Args:
+    run_dir: a run directory written by `training.train_tagger`.
+    which: "best" (best devel F1) or "ckpt" (latest).
+  Returns:
+    (tagger, featurizer, vocabs, tagger_config)
+  """
+  p = paths(run_dir)
+  if not os.path.isdir(run_dir):
+    raise RunDirError(f"{run_dir}: run directory not found")
+  config = TaggerConfig.load(p["tagger_config"])
+  vocabs = Vocabs.load(p["vocab"])
+  if len(vocabs.words) != config.encoder.word_vocab_size or len(vocabs.tags) != config.num_tags:
+    raise RunDirError(f"{run_dir}: vocabulary sizes do not match {p['tagger_config']}")
+  tagger = Tagger(config)
+  featurizer = Featurizer(vocabs.words, vocabs.chars, config.encoder.max_chars_per_token)
+  prefix = tf.train.latest_checkpoint(p[which])
+  if prefix is None:
+    raise RunDirError(f"{p[which]}: no checkpoint found")
+  build_variables(tagger)
+  status = tf.train.Checkpoint(model=tagger).read(prefix)
+  status.assert_existing_objects_matched().expect_partial()
+  return tagger, featurizer, vocabs, config
+
+
+def build_variables(tagger: Tagger) -> None:
+  """Creates the tagger's variables with a dummy batch, so restores are immediate."""
+  tagger.build_from_features({"token_ids": tf.zeros([1, 2], tf.int32),
+                              "char_ids": tf.zeros([1, 2, 3], tf.int32),
+                              "lengths": tf.constant([2], tf.int32)})
+
+
+def append_history(run_dir: str, record: dict) -> None:
+  with open(paths(run_dir)["history"], "a", encoding="utf-8") as f:
+    f.write(json.dumps(record, sort_keys=True) + "\n")
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def read_history(run_dir: str, upto_epoch: Optional[int] = None) -> list:
+  path = paths(run_dir)["history"]
+  if not os.path.exists(path):
+    return []
+  rows = []
+  with open(path, encoding="utf-8") as f:
+    for line in f:
+      try:
+        rows.append(json.loads(line))
+      except json.JSONDecodeError:
+        break  # a line cut short by a crash; nothing after it is trusted
+  return [r for r in rows if upto_epoch is None or r["epoch"] <= upto_epoch]
+
+
+def rewrite_history(run_dir: str, rows: list) -> None:
+  """Replaces history.jsonl atomically (used on resume to drop epochs not checkpointed)."""
+  path = paths(run_dir)["history"]
+  tmp = f"{path}.tmp-{os.getpid()}"
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+  os.replace(tmp, path)

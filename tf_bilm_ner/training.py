@@ -1,0 +1,200 @@
+"""The tagger training loop: early stopping on devel F1, checkpoints, summaries, progress.
+
+Resume: the latest checkpoint in `<run_dir>/ckpt` holds the model, optimiser
+slots, the epoch, the number of batches done in that epoch, the best devel F1
+and the early-stopping counter. Each epoch's batch order depends only on
+(seed, epoch), so a resumed run skips the batches already done and continues
+with the very batches an uninterrupted run would have seen. Dropout masks are
+not replayed. At most `checkpoint_every_secs` of work is lost.
+"""
+import dataclasses
+import os
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner.config import TaggerConfig, TrainConfig
+from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.data.conll import Sentence
+from tf_bilm_ner.data.labeled import Featurizer, make_dataset, split_long, subset
+from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.prediction import FEATURE_SIGNATURE, evaluate, make_decode_fn
+
+TRAIN_SIGNATURE = dict(FEATURE_SIGNATURE, tag_ids=tf.TensorSpec([None, None], tf.int32))
+
+
+@dataclasses.dataclass
+class TrainResult:
+  best_epoch: int
+  best_devel_f1: float
+  epochs_run: int
+  stopped_early: bool
+  run_dir: str
+
+
+def set_seed(seed: int) -> None:
+  tf.keras.utils.set_random_seed(seed)
+
+
+class _Progress:
+  """Logs steps, loss, tokens/s and ETA at most every `every_secs`."""
+
+  def __init__(self, tokens_per_epoch: int, epochs_left: int, every_secs: float = 15.0):
+    self.total = tokens_per_epoch * epochs_left
+    self.done, self.start, self.last, self.every = 0, time.time(), 0.0, every_secs
+
+  def update(self, tokens: int, epoch: int, step: int, loss: float) -> None:
+    self.done += tokens
+    now = time.time()
+    if now - self.last < self.every:
+      return
+    self.last = now
+    rate = self.done / max(now - self.start, 1e-9)
+    eta = (self.total - self.done) / max(rate, 1e-9)
+    logging.info("epoch %d step %d loss %.4f  %.0f tokens/s  ETA (to max_epochs) %dm%02ds",
+                 epoch, step, loss, rate, eta // 60, eta % 60)
+
+
+def make_train_step(tagger: Tagger, optimizer: tf.keras.optimizers.Optimizer,
+                    jit_compile: bool = False):
+  """One traced optimisation step for every batch shape: batch -> scalar loss."""
+  @tf.function(input_signature=[TRAIN_SIGNATURE], jit_compile=jit_compile)
+  def train_step(batch):
+    with tf.GradientTape() as tape:
+      loss = tagger.loss(batch, training=True)
+    grads = tape.gradient(loss, tagger.trainable_variables)
+    optimizer.apply_gradients(zip(grads, tagger.trainable_variables))
+    return loss
+  return train_step
+
+
+def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: str,
+                 tagger_config: TaggerConfig, train_config: TrainConfig,
+                 overwrite: bool = False, checkpoint_every_secs: float = 300.0,
+                 vocabs: Optional[run_dir_lib.Vocabs] = None) -> TrainResult:
+  """Trains (or resumes training of) a tagger into `run_dir`.
+
+  Args:
+    train, devel: labeled sentences.
+    run_dir: see `run_dir.py` for its layout.
+    tagger_config: sizes; vocabulary-dependent sizes are filled in here.
+    train_config: optimisation and stopping.
+    overwrite: replace a run with another config in `run_dir`.
+    checkpoint_every_secs: also checkpoint mid-epoch this often.
+    vocabs: vocabularies to use instead of building them from `train`.
+  Returns:
+    A TrainResult; `<run_dir>/best` holds the best checkpoint.
+  """
+  train_config.validate()
+  resuming = run_dir_lib.prepare(run_dir, train_config, overwrite)
+  p = run_dir_lib.paths(run_dir)
+  set_seed(train_config.seed)
+  train = split_long(subset(train, train_config.train_fraction, train_config.seed),
+                     train_config.max_tokens_per_sentence)
+  if resuming:
+    vocabs = run_dir_lib.Vocabs.load(p["vocab"])
+    tagger_config = TaggerConfig.load(p["tagger_config"])
+  else:
+    if vocabs is None:
+      vocabs = run_dir_lib.Vocabs(*vocab_lib.build_vocabularies(
+          [s.tokens for s in train], [s.tags for s in train]))
+    tagger_config = dataclasses.replace(tagger_config, num_tags=len(vocabs.tags), encoder=
+                                        dataclasses.replace(tagger_config.encoder,
+                                                            word_vocab_size=len(vocabs.words),
+                                                            char_vocab_size=len(vocabs.chars)))
+    vocabs.save(p["vocab"])
+    tagger_config.save(p["tagger_config"])
+    train_config.save(p["train_config"])
+  unknown = sorted({t for s in devel for t in s.tags} - set(vocabs.tags.entries))
+  if unknown:
+    raise ValueError(f"devel tags {unknown} never occur in train; the tagger cannot predict them")
+
+  tagger = Tagger(tagger_config)
+  run_dir_lib.build_variables(tagger)
+  featurizer = Featurizer(vocabs.words, vocabs.chars, tagger_config.encoder.max_chars_per_token)
+  optimizer = tf.keras.optimizers.Adam(train_config.learning_rate,
+                                       global_clipnorm=train_config.clip_norm)
+  optimizer.build(tagger.trainable_variables)
+  state = {k: tf.Variable(v, trainable=False, name=k) for k, v in dict(
+      epoch=0, batches_in_epoch=0, best_f1=-1.0, best_epoch=-1, bad_epochs=0).items()}
+  ckpt = tf.train.Checkpoint(model=tagger, optimizer=optimizer, **state)
+  manager = tf.train.CheckpointManager(ckpt, p["ckpt"], max_to_keep=2)
+  best_manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=tagger), p["best"],
+                                            max_to_keep=1)
+  if resuming:
+    ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    logging.info("resumed from %s at epoch %d, batch %d (best devel F1 %.2f at epoch %d)",
+                 manager.latest_checkpoint, int(state["epoch"]), int(state["batches_in_epoch"]),
+                 float(state["best_f1"]), int(state["best_epoch"]))
+    run_dir_lib.rewrite_history(run_dir, run_dir_lib.read_history(run_dir, int(state["epoch"]) - 1))
+
+  train_step = make_train_step(tagger, optimizer)
+  decode_fn = make_decode_fn(tagger)
+  writer_train = tf.summary.create_file_writer(os.path.join(p["tensorboard"], "train"))
+  writer_devel = tf.summary.create_file_writer(os.path.join(p["tensorboard"], "devel"))
+  tokens_per_epoch = sum(len(s.tokens) for s in train)
+  logging.info("training on %d sentences (%d tokens), devel %d sentences; %d word, %d char, "
+               "%d tag entries; %d parameters", len(train), tokens_per_epoch, len(devel),
+               len(vocabs.words), len(vocabs.chars), len(vocabs.tags),
+               sum(int(np.prod(v.shape)) for v in tagger.trainable_variables))
+  start_epoch = int(state["epoch"])
+  progress = _Progress(tokens_per_epoch, train_config.max_epochs - start_epoch)
+  stopped_early = False
+  for epoch in range(start_epoch, train_config.max_epochs):
+    if int(state["bad_epochs"]) >= train_config.patience:
+      stopped_early = True
+      break
+    state["epoch"].assign(epoch)
+    skip = int(state["batches_in_epoch"])
+    ds = make_dataset(train, featurizer, vocabs.tags, train_config.batch_tokens, shuffle=True,
+                      seed=train_config.seed * 1000 + epoch).skip(skip)
+    t0, last_save, epoch_tokens, losses = time.time(), time.time(), 0, []
+    for i, batch in enumerate(ds, start=skip):
+      loss = train_step({k: batch[k] for k in TRAIN_SIGNATURE})
+      n = int(tf.reduce_sum(batch["lengths"]))
+      epoch_tokens += n
+      losses.append(float(loss))
+      progress.update(n, epoch, int(optimizer.iterations), losses[-1])
+      if time.time() - last_save > checkpoint_every_secs:
+        state["batches_in_epoch"].assign(i + 1)
+        manager.save(checkpoint_number=optimizer.iterations)
+        last_save = time.time()
+    train_secs = time.time() - t0
+    micro, per_type, _ = evaluate(tagger, featurizer, vocabs.tags, devel, decode_fn)
+    record = dict(epoch=epoch, step=int(optimizer.iterations), loss=float(np.mean(losses or [0])),
+                  devel_precision=micro.precision, devel_recall=micro.recall, devel_f1=micro.f1,
+                  train_tokens_per_sec=epoch_tokens / max(train_secs, 1e-9),
+                  train_secs=train_secs, eval_secs=time.time() - t0 - train_secs)
+    with writer_train.as_default(step=epoch):
+      tf.summary.scalar("loss", record["loss"])
+      tf.summary.scalar("tokens_per_sec", record["train_tokens_per_sec"])
+    with writer_devel.as_default(step=epoch):
+      for k in ("precision", "recall", "f1"):
+        tf.summary.scalar(k, record[f"devel_{k}"])
+      for t, s in per_type.items():
+        tf.summary.scalar(f"f1/{t}", s.f1)
+    improved = micro.f1 > float(state["best_f1"])
+    if improved:
+      state["best_f1"].assign(micro.f1)
+      state["best_epoch"].assign(epoch)
+      state["bad_epochs"].assign(0)
+      best_manager.save(checkpoint_number=epoch)
+    else:
+      state["bad_epochs"].assign_add(1)
+    state["epoch"].assign(epoch + 1)
+    state["batches_in_epoch"].assign(0)
+    manager.save(checkpoint_number=optimizer.iterations)
+    run_dir_lib.append_history(run_dir, record)
+    logging.info("epoch %d: loss %.4f, devel P/R/F1 %.2f/%.2f/%.2f%s, %.0f tokens/s (train), "
+                 "%.1fs", epoch, record["loss"], micro.precision, micro.recall, micro.f1,
+                 " (best)" if improved else "", record["train_tokens_per_sec"], train_secs)
+  else:
+    stopped_early = int(state["bad_epochs"]) >= train_config.patience
+  writer_train.flush()
+  writer_devel.flush()
+  return TrainResult(int(state["best_epoch"]), float(state["best_f1"]), int(state["epoch"]),
+                     stopped_early, run_dir)

@@ -1,0 +1,60 @@
+"""Scores a trained tagger on a CoNLL/IOB2 file (conlleval's entity-level P/R/F1).
+
+  python tools/evaluate.py --run_dir=runs/ncbi --data=path/test.tsv \
+      --predictions_out=runs/ncbi/test.conll --scores_out=runs/ncbi/test_scores.json
+
+The predictions file has `token<TAB>gold<TAB>predicted` lines, which conlleval
+and seqeval-based scorers read, so any external scorer can check our numbers.
+"""
+import json
+import os
+import time
+
+from absl import app, flags, logging
+
+from tf_bilm_ner import provenance
+from tf_bilm_ner.config import ConfigError
+from tf_bilm_ner.data.conll import ConllFormatError
+from tf_bilm_ner.data.vocab import VocabularyError
+from tf_bilm_ner.prediction import evaluate_file
+from tf_bilm_ner.run_dir import RunDirError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run_dir", None, "Run directory written by train_tagger.")
+flags.DEFINE_string("data", None, "CoNLL/IOB2 file with gold tags.")
+flags.DEFINE_enum("checkpoint", "best", ["best", "ckpt"],
+                  "best: the best devel-F1 checkpoint; ckpt: the latest one.")
+flags.DEFINE_string("predictions_out", None, "Write token/gold/predicted CoNLL here.")
+flags.DEFINE_string("scores_out", None, "Write scores and provenance as JSON here.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  if not os.path.isfile(FLAGS.data):
+    raise app.UsageError(f"--data: file not found: {FLAGS.data}")
+  for flag in ("predictions_out", "scores_out"):
+    out = getattr(FLAGS, flag)
+    if out and not os.access(os.path.dirname(os.path.abspath(out)), os.W_OK):
+      raise app.UsageError(f"--{flag}: directory not writable: {os.path.dirname(out)}")
+  started = time.time()
+  try:
+    scores = evaluate_file(FLAGS.run_dir, FLAGS.data, FLAGS.predictions_out, FLAGS.checkpoint)
+  except (ConfigError, ConllFormatError, RunDirError, VocabularyError) as err:
+    raise app.UsageError(str(err)) from None
+  scores["provenance"] = provenance.record([FLAGS.data], started=started)
+  if FLAGS.scores_out:
+    with open(FLAGS.scores_out + ".tmp", "w", encoding="utf-8") as f:
+      json.dump(scores, f, indent=2, sort_keys=True)
+    os.replace(FLAGS.scores_out + ".tmp", FLAGS.scores_out)
+  m = scores["micro"]
+  logging.info("precision %.2f recall %.2f F1 %.2f", m["precision"], m["recall"], m["f1"])
+
+
+def run():
+  flags.mark_flags_as_required(["run_dir", "data"])
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

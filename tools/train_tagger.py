@@ -1,0 +1,120 @@
+"""Trains a char-CNN + BiLSTM + CRF tagger on CoNLL/IOB2 files.
+
+With no data flags it trains on the embedded NCBI-disease corpus:
+
+  python tools/train_tagger.py --run_dir=runs/ncbi
+
+Afterwards the best checkpoint (devel F1) is scored on devel and, if given,
+test; predictions and scores go to <run_dir>/eval/.
+"""
+import json
+import os
+import time
+
+from absl import app, flags, logging
+
+from tf_bilm_ner import provenance, training
+from tf_bilm_ner.config import ConfigError, EncoderConfig, TaggerConfig, TrainConfig
+from tf_bilm_ner.data.conll import ConllFormatError, read_conll
+from tf_bilm_ner.prediction import evaluate_file
+from tf_bilm_ner.resources import NCBI_DISEASE_DIR
+from tf_bilm_ner.run_dir import RunDirError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run_dir", None, "Output directory: checkpoints, vocabularies, configs, "
+                    "TensorBoard, history. Rerunning with the same flags resumes.")
+flags.DEFINE_string("data_dir", NCBI_DISEASE_DIR, "Directory with train.tsv, devel.tsv and "
+                    "(optionally) test.tsv. Default: the embedded NCBI-disease corpus.")
+flags.DEFINE_string("train", None, "Training file; overrides <data_dir>/train.tsv.")
+flags.DEFINE_string("devel", None, "Devel file for early stopping; overrides <data_dir>/devel.tsv.")
+flags.DEFINE_string("test", None, "Test file scored once after training; overrides "
+                    "<data_dir>/test.tsv. Use --notest_eval to skip.")
+flags.DEFINE_bool("test_eval", True, "Score the best checkpoint on the test file after training.")
+flags.DEFINE_bool("overwrite", False, "Replace a run with a different config in --run_dir.")
+flags.DEFINE_string("tagger_config", None, "TaggerConfig JSON; the size flags below are then "
+                    "ignored.")
+e, t = EncoderConfig(), TrainConfig()
+flags.DEFINE_integer("word_dim", e.word_dim, "Word embedding size.")
+flags.DEFINE_integer("char_dim", e.char_dim, "Character embedding size.")
+flags.DEFINE_integer("char_filters", e.char_filters, "CharCNN filters (features per token).")
+flags.DEFINE_integer("lstm_units", e.lstm_units, "LSTM units per direction.")
+flags.DEFINE_float("dropout", e.dropout, "Dropout on encoder input and output.")
+flags.DEFINE_float("word_dropout", e.word_dropout, "Training: probability of replacing a word "
+                   "id by <unk>.")
+flags.DEFINE_integer("seed", t.seed, "Random seed: initialisation, shuffling, subsets.")
+flags.DEFINE_float("train_fraction", t.train_fraction, "Use this deterministic fraction of "
+                   "train sentences (learning curves).")
+flags.DEFINE_integer("max_epochs", t.max_epochs, "Maximum epochs.")
+flags.DEFINE_integer("patience", t.patience, "Stop after this many epochs without devel gain.")
+flags.DEFINE_integer("batch_tokens", t.batch_tokens, "Token budget per batch.")
+flags.DEFINE_float("learning_rate", t.learning_rate, "Adam learning rate.")
+flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
+flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.")
+del e, t
+
+
+def _paths():
+  pick = lambda flag, name: flag or os.path.join(FLAGS.data_dir, name)
+  paths = {"train": pick(FLAGS.train, "train.tsv"), "devel": pick(FLAGS.devel, "devel.tsv"),
+           "test": pick(FLAGS.test, "test.tsv") if FLAGS.test_eval else None}
+  if paths["test"] and not FLAGS.test and not os.path.exists(paths["test"]):
+    paths["test"] = None
+  for name, path in paths.items():
+    if path and not os.path.isfile(path):
+      raise app.UsageError(f"--{name}: file not found: {path}")
+  return paths
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  started = time.time()
+  paths = _paths()
+  try:
+    train_config = TrainConfig(
+        learning_rate=FLAGS.learning_rate, clip_norm=FLAGS.clip_norm,
+        batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
+        seed=FLAGS.seed, train_fraction=FLAGS.train_fraction)
+    train_config.validate()
+    if FLAGS.tagger_config:
+      tagger_config = TaggerConfig.load(FLAGS.tagger_config)
+    else:
+      tagger_config = TaggerConfig(encoder=EncoderConfig(
+          word_dim=FLAGS.word_dim, char_dim=FLAGS.char_dim, char_filters=FLAGS.char_filters,
+          lstm_units=FLAGS.lstm_units, dropout=FLAGS.dropout,
+          word_dropout=FLAGS.word_dropout))
+      tagger_config.encoder.validate()
+    train, devel = read_conll(paths["train"]), read_conll(paths["devel"])
+    test = read_conll(paths["test"]) if paths["test"] else None
+    result = training.train_tagger(train, devel, FLAGS.run_dir, tagger_config, train_config,
+                                   overwrite=FLAGS.overwrite,
+                                   checkpoint_every_secs=FLAGS.checkpoint_every_secs)
+  except (ConfigError, ConllFormatError, RunDirError) as err:
+    raise app.UsageError(str(err)) from None
+  eval_dir = os.path.join(FLAGS.run_dir, "eval")
+  os.makedirs(eval_dir, exist_ok=True)
+  report = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+            "stopped_early": result.stopped_early}
+  for split in ("devel", "test"):
+    if split == "test" and test is None:
+      continue
+    report[split] = evaluate_file(FLAGS.run_dir, paths[split],
+                                  os.path.join(eval_dir, f"{split}_predictions.conll"))
+  report["provenance"] = provenance.record(
+      [p for p in paths.values() if p], seed=FLAGS.seed, started=started)
+  out = os.path.join(eval_dir, "scores.json")
+  with open(out + ".tmp", "w", encoding="utf-8") as f:
+    json.dump(report, f, indent=2, sort_keys=True)
+  os.replace(out + ".tmp", out)
+  logging.info("best epoch %d; devel F1 %.2f%s; scores in %s", result.best_epoch,
+               report["devel"]["micro"]["f1"],
+               f", test F1 {report['test']['micro']['f1']:.2f}" if "test" in report else "", out)
+
+
+def run():
+  flags.mark_flag_as_required("run_dir")
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()
