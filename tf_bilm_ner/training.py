@@ -20,7 +20,7 @@ from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import TaggerConfig, TrainConfig
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence
-from tf_bilm_ner.data.labeled import Featurizer, make_dataset, split_long, subset
+from tf_bilm_ner.data.labeled import Featurizer, LabeledData, split_long, subset
 from tf_bilm_ner.models.tagger import Tagger
 from tf_bilm_ner.prediction import FEATURE_SIGNATURE, evaluate, make_decode_fn
 
@@ -134,6 +134,7 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
 
   train_step = make_train_step(tagger, optimizer)
   decode_fn = make_decode_fn(tagger)
+  train_data = LabeledData(train, featurizer, vocabs.tags)
   writer_train = tf.summary.create_file_writer(os.path.join(p["tensorboard"], "train"))
   writer_devel = tf.summary.create_file_writer(os.path.join(p["tensorboard"], "devel"))
   tokens_per_epoch = sum(len(s.tokens) for s in train)
@@ -150,8 +151,8 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
       break
     state["epoch"].assign(epoch)
     skip = int(state["batches_in_epoch"])
-    ds = make_dataset(train, featurizer, vocabs.tags, train_config.batch_tokens, shuffle=True,
-                      seed=train_config.seed * 1000 + epoch).skip(skip)
+    ds = train_data.batches(train_config.batch_tokens, shuffle=True,
+                            seed=train_config.seed * 1000 + epoch).skip(skip)
     t0, last_save, epoch_tokens, losses = time.time(), time.time(), 0, []
     for i, batch in enumerate(ds, start=skip):
       loss = train_step({k: batch[k] for k in TRAIN_SIGNATURE})

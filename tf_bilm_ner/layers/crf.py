@@ -3,8 +3,14 @@
 `tfa.text.crf_decode` is built from core TF ops, so a SavedModel that decodes
 with it loads and serves without tensorflow_addons installed.
 """
+import warnings
+
 import tensorflow as tf
-import tensorflow_addons as tfa
+
+with warnings.catch_warnings():
+  # tfa announces its end of life at import; we pin its last release on purpose (WORKSPACE.md).
+  warnings.simplefilter("ignore", UserWarning)
+  import tensorflow_addons as tfa  # pylint: disable=g-import-not-at-top
 
 
 class CRF(tf.keras.layers.Layer):

@@ -63,3 +63,6 @@ class Encoder(tf.keras.layers.Layer):
     rev = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
     backward = tf.reverse_sequence(self.backward_lstm(rev), lengths, seq_axis=1, batch_axis=0)
     return forward, backward
+
+  def get_config(self):
+    return dict(super().get_config(), config=self.config.to_dict())

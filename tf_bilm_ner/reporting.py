@@ -1,0 +1,48 @@
+"""Tables of stored results: mean and spread over seeds, per dataset and setting."""
+import glob
+import json
+import os
+import statistics
+from typing import Dict, List
+
+
+def load_runs(results_dir: str) -> Dict[str, Dict[str, List[dict]]]:
+  """results/<setting>/<dataset>/seed*/scores.json -> {setting: {dataset: [scores...]}}."""
+  out: Dict[str, Dict[str, List[dict]]] = {}
+  for path in sorted(glob.glob(os.path.join(results_dir, "*", "*", "seed*", "scores.json"))):
+    seed_dir = os.path.dirname(path)
+    dataset_dir = os.path.dirname(seed_dir)
+    setting = os.path.basename(os.path.dirname(dataset_dir))
+    with open(path, encoding="utf-8") as f:
+      scores = json.load(f)
+    scores["seed_dir"] = os.path.relpath(seed_dir, results_dir)
+    out.setdefault(setting, {}).setdefault(os.path.basename(dataset_dir), []).append(scores)
+  return out
+
+
+def _mean_std(values: List[float]) -> str:
+  if len(values) == 1:
+    return f"{values[0]:.2f}"
+  return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
+  """One row per (setting, dataset): devel and test F1 (mean ± sample std), seeds, wall time."""
+  lines = ["| setting | dataset | seeds | devel F1 | test P | test R | test F1 | per-seed test F1 | "
+           "best epochs | wall time / run |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+  for setting, datasets in sorted(runs.items()):
+    for dataset, rows in sorted(datasets.items()):
+      test = [r for r in rows if "test" in r]
+      col = lambda split, key, rs: _mean_std([r[split]["micro"][key] for r in rs]) if rs else "-"
+      seeds = [r["provenance"]["seed"] for r in rows]
+      wall = statistics.mean(r["provenance"]["wall_time_secs"] for r in rows)
+      per_seed = ", ".join(f"{s}: {r['test']['micro']['f1']:.2f}"
+                           for s, r in zip(seeds, rows) if "test" in r)
+      lines.append(
+          f"| {setting} | {dataset} | {len(rows)} | {col('devel', 'f1', rows)} | "
+          f"{col('test', 'precision', test)} | {col('test', 'recall', test)} | "
+          f"{col('test', 'f1', test)} | "
+          f"{per_seed} | "
+          f"{', '.join(str(r['best_epoch']) for r in rows)} | {wall / 60:.1f} min |")
+  return "\n".join(lines)
