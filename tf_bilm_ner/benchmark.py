@@ -1,7 +1,7 @@
 """Throughput measurements: matmul ceiling, model FLOPs per token, train/infer tokens/s."""
 import dataclasses
 import time
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -9,7 +9,7 @@ import tensorflow as tf
 from tf_bilm_ner.config import TaggerConfig
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence
-from tf_bilm_ner.data.labeled import Featurizer, make_dataset
+from tf_bilm_ner.data.labeled import Featurizer, LabeledData
 from tf_bilm_ner.models.tagger import Tagger
 from tf_bilm_ner.prediction import FEATURE_SIGNATURE, make_decode_fn
 from tf_bilm_ner.training import TRAIN_SIGNATURE, make_train_step
@@ -46,58 +46,80 @@ def forward_flops_per_token(config: TaggerConfig, chars_per_token: float) -> Dic
   return out
 
 
-def _batches(sentences, featurizer, tags, batch_tokens, keys):
-  ds = make_dataset(sentences, featurizer, tags, batch_tokens, shuffle=True, seed=0)
+def _batches(data: LabeledData, batching: str, batch_tokens: int, keys):
+  if batching == "token_budget":
+    ds = data.batches(batch_tokens, shuffle=True, seed=0)
+  elif batching.startswith("sentences"):
+    # The naive way: a fixed number of sentences, padded to the longest in the batch.
+    ds = data.sentences().shuffle(data.num_sentences, seed=0).padded_batch(int(batching[9:]))
+  else:
+    raise ValueError(f"unknown batching {batching!r}")
   return [{k: b[k] for k in keys} for b in ds]
 
 
-def throughput(sentences: Sequence[Sentence], config: TaggerConfig, batch_tokens: int,
-               infer_batch_tokens: int, jit_compile: bool = False, min_seconds: float = 20.0
-               ) -> Dict[str, float]:
-  """Training and inference tokens/s of a freshly initialised tagger on `sentences`.
+def _timed(fn, batches, min_seconds, warm_all=False):
+  for b in (batches if warm_all else batches[:3]):
+    fn(b)  # tracing; XLA compiles once per shape, so it warms on a full pass
+  sizes = [int(tf.reduce_sum(b["lengths"])) for b in batches]
+  tokens, start, last = 0, time.perf_counter(), None
+  while time.perf_counter() - start < min_seconds:
+    for b, n in zip(batches, sizes):
+      last = fn(b)  # no per-step read: the training loop does not read per step either
+      tokens += n
+  last.numpy()
+  return tokens / (time.perf_counter() - start)
 
-  Batches are featurised up front, so the figures are the model's; the input
-  pipeline runs in parallel in real training (prefetch) and is measured apart.
-  Padded positions are not counted as tokens.
-  """
+
+def _setup(sentences: Sequence[Sentence], config: TaggerConfig):
   words, chars, tags = vocab_lib.build_vocabularies([s.tokens for s in sentences],
                                                     [s.tags for s in sentences])
   config = dataclasses.replace(config, num_tags=len(tags), encoder=dataclasses.replace(
       config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
   featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
-  tagger = Tagger(config)
+  return config, LabeledData(sentences, featurizer, tags), Tagger(config)
+
+
+def throughput(sentences: Sequence[Sentence], config: TaggerConfig, batch_tokens: int,
+               infer_batch_tokens: int, batching: str = "token_budget",
+               jit_compile: bool = False, min_seconds: float = 20.0) -> Dict[str, float]:
+  """Model-only training and inference tokens/s of a fresh tagger on `sentences`.
+
+  Batches are featurised and materialised up front, so these are the model's
+  figures; `epoch_throughput` measures the whole loop with its input pipeline.
+  Padded positions are not counted as tokens.
+  """
+  config, data, tagger = _setup(sentences, config)
   optimizer = tf.keras.optimizers.Adam(1e-3, global_clipnorm=5.0)
   train_step = make_train_step(tagger, optimizer, jit_compile=jit_compile)
   decode = make_decode_fn(tagger)
-
-  t0 = time.perf_counter()
-  train_batches = _batches(sentences, featurizer, tags, batch_tokens, TRAIN_SIGNATURE)
-  pipeline_secs = time.perf_counter() - t0
+  train_batches = _batches(data, batching, batch_tokens, TRAIN_SIGNATURE)
   real = sum(int(tf.reduce_sum(b["lengths"])) for b in train_batches)
+  padded = sum(int(np.prod(b["token_ids"].shape)) for b in train_batches)
   char_positions = sum(int(np.prod(b["char_ids"].shape)) for b in train_batches)
-
-  def timed(fn, batches):
-    for b in batches[:3]:
-      fn(b)  # warm-up (tracing); XLA compiles per shape, so jit runs warm over one full pass
-    if jit_compile:
-      for b in batches:
-        fn(b)
-    sizes = [int(tf.reduce_sum(b["lengths"])) for b in batches]
-    tokens, start = 0, time.perf_counter()
-    while time.perf_counter() - start < min_seconds:
-      for b, n in zip(batches, sizes):
-        fn(b).numpy()
-        tokens += n
-    return tokens / (time.perf_counter() - start)
-
-  train_tps = timed(train_step, train_batches)
-  infer_batches = _batches(sentences, featurizer, tags, infer_batch_tokens, FEATURE_SIGNATURE)
-  infer_tps = timed(decode, infer_batches)
+  train_tps = _timed(train_step, train_batches, min_seconds, warm_all=jit_compile)
+  infer_batches = _batches(data, "token_budget", infer_batch_tokens, FEATURE_SIGNATURE)
+  infer_tps = _timed(decode, infer_batches, min_seconds)
   flops = forward_flops_per_token(config, char_positions / real)
   return {"train_tokens_per_sec": train_tps, "infer_tokens_per_sec": infer_tps,
-          "pipeline_tokens_per_sec": real / pipeline_secs,
+          "padding_fraction": 1 - real / padded,
           "padded_char_positions_per_token": char_positions / real,
           "forward_flops_per_token": flops,
           "train_gflops": train_tps * 3 * flops["total"] / 1e9,
           "infer_gflops": infer_tps * flops["total"] / 1e9,
           "num_train_batches": len(train_batches)}
+
+
+def epoch_throughput(sentences: Sequence[Sentence], config: TaggerConfig, batch_tokens: int,
+                     epochs: int, autotune: bool) -> List[float]:
+  """Tokens/s of whole training epochs through the tf.data pipeline, one figure per epoch."""
+  _, data, tagger = _setup(sentences, config)
+  train_step = make_train_step(tagger, tf.keras.optimizers.Adam(1e-3, global_clipnorm=5.0))
+  total = sum(len(s.tokens) for s in sentences)
+  out = []
+  for epoch in range(epochs):
+    start, last = time.perf_counter(), None
+    for b in data.batches(batch_tokens, shuffle=True, seed=epoch, autotune=autotune):
+      last = train_step({k: b[k] for k in TRAIN_SIGNATURE})
+    last.numpy()
+    out.append(total / (time.perf_counter() - start))
+  return out

@@ -115,6 +115,7 @@ class TaggerConfig(_Config):
 class TrainConfig(_Config):
   """How a tagger is trained. Saved beside every checkpoint."""
   learning_rate: float = 1e-3
+  lr_decay: float = 0.0           # epoch e uses learning_rate / (1 + lr_decay * e)
   clip_norm: float = 5.0          # global gradient norm
   batch_tokens: int = 2048        # token budget per batch (padded positions count)
   max_epochs: int = 40
@@ -128,6 +129,8 @@ class TrainConfig(_Config):
     super().validate()
     if not 0.0 < self.train_fraction <= 1.0:
       raise ConfigError(f"TrainConfig.train_fraction must be in (0, 1], got {self.train_fraction}")
+    if self.lr_decay < 0:
+      raise ConfigError(f"TrainConfig.lr_decay must be >= 0, got {self.lr_decay}")
     for name in ("learning_rate", "batch_tokens", "max_epochs", "max_tokens_per_sentence"):
       if getattr(self, name) <= 0:
         raise ConfigError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")

@@ -47,7 +47,7 @@ class _Progress:
     self.total = tokens_per_epoch * epochs_left
     self.done, self.start, self.last, self.every = 0, time.time(), 0.0, every_secs
 
-  def update(self, tokens: int, epoch: int, step: int, loss: float) -> None:
+  def update(self, tokens: int, epoch: int, step: int, loss: tf.Tensor) -> None:
     self.done += tokens
     now = time.time()
     if now - self.last < self.every:
@@ -56,7 +56,7 @@ class _Progress:
     rate = self.done / max(now - self.start, 1e-9)
     eta = (self.total - self.done) / max(rate, 1e-9)
     logging.info("epoch %d step %d loss %.4f  %.0f tokens/s  ETA (to max_epochs) %dm%02ds",
-                 epoch, step, loss, rate, eta // 60, eta % 60)
+                 epoch, step, float(loss), rate, eta // 60, eta % 60)
 
 
 def make_train_step(tagger: Tagger, optimizer: tf.keras.optimizers.Optimizer,
@@ -150,29 +150,35 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
       stopped_early = True
       break
     state["epoch"].assign(epoch)
+    optimizer.learning_rate.assign(
+        train_config.learning_rate / (1.0 + train_config.lr_decay * epoch))
     skip = int(state["batches_in_epoch"])
     ds = train_data.batches(train_config.batch_tokens, shuffle=True,
                             seed=train_config.seed * 1000 + epoch).skip(skip)
     t0, last_save, epoch_tokens, losses = time.time(), time.time(), 0, []
+    first_step = int(optimizer.iterations)
     for i, batch in enumerate(ds, start=skip):
-      loss = train_step({k: batch[k] for k in TRAIN_SIGNATURE})
+      # Losses stay tensors until logged: reading one per step would stall async dispatch.
+      losses.append(train_step({k: batch[k] for k in TRAIN_SIGNATURE}))
       n = int(tf.reduce_sum(batch["lengths"]))
       epoch_tokens += n
-      losses.append(float(loss))
-      progress.update(n, epoch, int(optimizer.iterations), losses[-1])
+      progress.update(n, epoch, first_step + i - skip + 1, losses[-1])
       if time.time() - last_save > checkpoint_every_secs:
         state["batches_in_epoch"].assign(i + 1)
         manager.save(checkpoint_number=optimizer.iterations)
         last_save = time.time()
+    mean_loss = float(np.mean([float(x) for x in losses])) if losses else 0.0  # waits for the steps
     train_secs = time.time() - t0
     micro, per_type, _ = evaluate(tagger, featurizer, vocabs.tags, devel, decode_fn)
-    record = dict(epoch=epoch, step=int(optimizer.iterations), loss=float(np.mean(losses or [0])),
+    record = dict(epoch=epoch, step=int(optimizer.iterations),
+                  loss=mean_loss,
                   devel_precision=micro.precision, devel_recall=micro.recall, devel_f1=micro.f1,
                   train_tokens_per_sec=epoch_tokens / max(train_secs, 1e-9),
                   train_secs=train_secs, eval_secs=time.time() - t0 - train_secs)
     with writer_train.as_default(step=epoch):
       tf.summary.scalar("loss", record["loss"])
       tf.summary.scalar("tokens_per_sec", record["train_tokens_per_sec"])
+      tf.summary.scalar("learning_rate", optimizer.learning_rate)
     with writer_devel.as_default(step=epoch):
       for k in ("precision", "recall", "f1"):
         tf.summary.scalar(k, record[f"devel_{k}"])

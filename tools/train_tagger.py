@@ -48,6 +48,7 @@ flags.DEFINE_integer("max_epochs", t.max_epochs, "Maximum epochs.")
 flags.DEFINE_integer("patience", t.patience, "Stop after this many epochs without devel gain.")
 flags.DEFINE_integer("batch_tokens", t.batch_tokens, "Token budget per batch.")
 flags.DEFINE_float("learning_rate", t.learning_rate, "Adam learning rate.")
+flags.DEFINE_float("lr_decay", t.lr_decay, "Epoch e uses learning_rate / (1 + lr_decay * e).")
 flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
 flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.")
 del e, t
@@ -72,7 +73,7 @@ def main(argv):
   paths = _paths()
   try:
     train_config = TrainConfig(
-        learning_rate=FLAGS.learning_rate, clip_norm=FLAGS.clip_norm,
+        learning_rate=FLAGS.learning_rate, lr_decay=FLAGS.lr_decay, clip_norm=FLAGS.clip_norm,
         batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
         seed=FLAGS.seed, train_fraction=FLAGS.train_fraction)
     train_config.validate()
