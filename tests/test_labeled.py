@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence, read_conll
-from tf_bilm_ner.data.labeled import Featurizer, make_dataset, split_long, subset
+from tf_bilm_ner.data.labeled import Featurizer, LabeledData, split_long, subset
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 
@@ -21,7 +21,8 @@ class LabeledTest(tf.test.TestCase):
     self.featurizer = Featurizer(self.words, self.chars, max_chars_per_token=7)
 
   def _batches(self, seed, budget=301, shuffle=True):
-    return list(make_dataset(self.sents, self.featurizer, self.tags, budget, shuffle, seed))
+    data = LabeledData(self.sents, self.featurizer, self.tags)
+    return list(data.batches(budget, shuffle, seed))
 
   def test_every_sentence_once_within_budget(self):
     batches = self._batches(seed=3)
@@ -48,6 +49,13 @@ class LabeledTest(tf.test.TestCase):
         self.assertAllEqual(got[:len(want)], want)
         self.assertAllEqual(got[len(want):], np.zeros(len(got) - len(want)))
 
+  def test_cached_features_are_reused_across_epochs(self):
+    data = LabeledData(self.sents, self.featurizer, self.tags)
+    ids = lambda seed: sorted(tuple(r) for b in data.batches(301, True, seed)
+                              for r in b["token_ids"].numpy().tolist())
+    strip = lambda rows: sorted(tuple(x for x in r if x) for r in rows)
+    self.assertEqual(strip(ids(1)), strip(ids(2)))
+
   def test_order_depends_only_on_seed(self):
     order = lambda seed: np.concatenate([b["index"].numpy() for b in self._batches(seed)])
     self.assertAllEqual(order(11), order(11))
@@ -55,7 +63,7 @@ class LabeledTest(tf.test.TestCase):
 
   def test_unknown_tag_is_a_clear_error(self):
     with self.assertRaisesRegex(ValueError, r"tags \['B-Chemical'\] are not in the tag vocabulary"):
-      make_dataset([Sentence(["x"], ["B-Chemical"])], self.featurizer, self.tags, 64, False)
+      LabeledData([Sentence(["x"], ["B-Chemical"])], self.featurizer, self.tags)
 
   def test_subset_and_split(self):
     a, b = subset(self.sents, 0.25, seed=5), subset(self.sents, 0.5, seed=5)

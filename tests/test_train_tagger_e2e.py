@@ -71,6 +71,13 @@ class TrainTaggerEndToEndTest(tf.test.TestCase):
     self.assertNotEqual(proc.returncode, 0)
     self.assertIn(f"{bad}:2: malformed tag 'X-protein'", proc.stderr)
     self.assertNotIn("Traceback", proc.stderr)
+    other = os.path.join(self.get_temp_dir(), "other_types.tsv")
+    with open(other, "w") as f:
+      f.write("aspirin\tB-Chemical\n")
+    proc = _run("train_tagger.py", f"--run_dir={self.get_temp_dir()}/r4", f"--train={TRAIN}",
+                f"--devel={other}", "--notest_eval")
+    self.assertIn("devel tags ['B-Chemical'] never occur in train", proc.stderr)
+    self.assertNotIn("Traceback", proc.stderr)
     proc = _run("train_tagger.py", f"--train={TRAIN}")
     self.assertNotEqual(proc.returncode, 0)
     self.assertIn("--run_dir", proc.stderr)

@@ -114,16 +114,15 @@ class TaggerConfig(_Config):
 @dataclasses.dataclass
 class TrainConfig(_Config):
   """How a tagger is trained. Saved beside every checkpoint."""
-  learning_rate: float = 1e-3
+  learning_rate: float = 2e-3
   lr_decay: float = 0.0           # epoch e uses learning_rate / (1 + lr_decay * e)
   clip_norm: float = 5.0          # global gradient norm
-  batch_tokens: int = 2048        # token budget per batch (padded positions count)
+  batch_tokens: int = 1024        # token budget per batch (padded positions count)
   max_epochs: int = 40
-  patience: int = 8               # epochs without devel F1 gain before stopping
+  patience: int = 6               # epochs without devel F1 gain before stopping
   seed: int = 1
   train_fraction: float = 1.0     # deterministic subset of train sentences
   max_tokens_per_sentence: int = 256
-  shuffle_buffer: int = 20000
 
   def validate(self) -> None:
     super().validate()

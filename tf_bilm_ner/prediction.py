@@ -1,6 +1,6 @@
 """Tagging sentences with a trained tagger, and scoring the result."""
 import dataclasses
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import tensorflow as tf
 from absl import logging
@@ -9,7 +9,7 @@ from tf_bilm_ner import metrics
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence, read_conll, write_conll
-from tf_bilm_ner.data.labeled import Featurizer, make_dataset
+from tf_bilm_ner.data.labeled import Featurizer, LabeledData
 from tf_bilm_ner.models.tagger import Tagger
 
 FEATURE_SIGNATURE = {
@@ -29,12 +29,15 @@ def make_decode_fn(tagger: Tagger):
 
 def predict_tags(tagger: Tagger, featurizer: Featurizer, tags: vocab_lib.Vocabulary,
                  sentences: Sequence[Sentence], batch_tokens: int = 8192,
-                 decode_fn=None) -> List[List[str]]:
-  """Predicted tag strings for each sentence, in input order."""
+                 decode_fn=None, data: Optional[LabeledData] = None) -> List[List[str]]:
+  """Predicted tag strings for each sentence, in input order.
+
+  `data`: the sentences already featurised (reused across epochs for devel).
+  """
   decode_fn = decode_fn or make_decode_fn(tagger)
-  ds = make_dataset(sentences, featurizer, tags, batch_tokens, shuffle=False, with_labels=False)
+  data = data or LabeledData(sentences, featurizer, tags, with_labels=False)
   out: List[List[str]] = [None] * len(sentences)
-  for batch in ds:
+  for batch in data.batches(batch_tokens, shuffle=False):
     ids = decode_fn({k: batch[k] for k in FEATURE_SIGNATURE}).numpy()
     for row, idx, n in zip(ids, batch["index"].numpy(), batch["lengths"].numpy()):
       out[idx] = [tags.entries[t] for t in row[:n]]
@@ -42,9 +45,10 @@ def predict_tags(tagger: Tagger, featurizer: Featurizer, tags: vocab_lib.Vocabul
 
 
 def evaluate(tagger: Tagger, featurizer: Featurizer, tags: vocab_lib.Vocabulary,
-             sentences: Sequence[Sentence], decode_fn=None, batch_tokens: int = 8192):
+             sentences: Sequence[Sentence], decode_fn=None,
+             data: Optional[LabeledData] = None, batch_tokens: int = 8192):
   """-> (micro Score, per-type Scores, predicted tags per sentence)."""
-  pred = predict_tags(tagger, featurizer, tags, sentences, batch_tokens, decode_fn)
+  pred = predict_tags(tagger, featurizer, tags, sentences, batch_tokens, decode_fn, data)
   micro, per_type = metrics.entity_scores([s.tags for s in sentences], pred)
   return micro, per_type, pred
 

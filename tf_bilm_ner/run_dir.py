@@ -63,26 +63,38 @@ def check_writable(run_dir: str) -> None:
     raise RunDirError(f"{run_dir}: cannot write to the run directory ({e.strerror})") from None
 
 
-def prepare(run_dir: str, train_config: TrainConfig, overwrite: bool) -> bool:
+def _sizes(config: TaggerConfig) -> dict:
+  """The requested sizes of a TaggerConfig, without those the vocabularies set."""
+  d = config.to_dict()
+  d.pop("num_tags")
+  for key in ("word_vocab_size", "char_vocab_size"):
+    d["encoder"].pop(key)
+  return d
+
+
+def prepare(run_dir: str, tagger_config: TaggerConfig, train_config: TrainConfig,
+            overwrite: bool) -> bool:
   """Checks the run directory. Returns True if it holds a run to resume.
 
-  A directory with a different saved TrainConfig is refused unless
-  `overwrite`, in which case its checkpoints, vocabularies and history are removed.
+  A directory whose saved configs differ from the requested ones is refused
+  unless `overwrite`, in which case its checkpoints, vocabularies and history
+  are removed.
   """
   check_writable(run_dir)
   p = paths(run_dir)
   if not os.path.exists(p["train_config"]):
     return False
   try:
-    saved = TrainConfig.load(p["train_config"])
-  except ConfigError as e:
-    saved = e
-  if saved == train_config and not overwrite:
+    same = (TrainConfig.load(p["train_config"]) == train_config and
+            _sizes(TaggerConfig.load(p["tagger_config"])) == _sizes(tagger_config))
+  except ConfigError:
+    same = False
+  if same and not overwrite:
     return tf.train.latest_checkpoint(p["ckpt"]) is not None
   if not overwrite:
     raise RunDirError(
-        f"{run_dir} holds a run with a different training config ({p['train_config']}); "
-        "pass --overwrite to replace it or choose another --run_dir")
+        f"{run_dir} holds a run with a different training config ({p['train_config']}, "
+        f"{p['tagger_config']}); pass --overwrite to replace it or choose another --run_dir")
   for key in ("ckpt", "best", "vocab", "tensorboard"):
     shutil.rmtree(p[key], ignore_errors=True)
   for key in ("tagger_config", "train_config", "history"):

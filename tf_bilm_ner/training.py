@@ -27,6 +27,10 @@ from tf_bilm_ner.prediction import FEATURE_SIGNATURE, evaluate, make_decode_fn
 TRAIN_SIGNATURE = dict(FEATURE_SIGNATURE, tag_ids=tf.TensorSpec([None, None], tf.int32))
 
 
+class TrainingDataError(ValueError):
+  """Training and devel data that cannot be used together."""
+
+
 @dataclasses.dataclass
 class TrainResult:
   best_epoch: int
@@ -90,7 +94,7 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
     A TrainResult; `<run_dir>/best` holds the best checkpoint.
   """
   train_config.validate()
-  resuming = run_dir_lib.prepare(run_dir, train_config, overwrite)
+  resuming = run_dir_lib.prepare(run_dir, tagger_config, train_config, overwrite)
   p = run_dir_lib.paths(run_dir)
   set_seed(train_config.seed)
   train = split_long(subset(train, train_config.train_fraction, train_config.seed),
@@ -111,7 +115,8 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
     train_config.save(p["train_config"])
   unknown = sorted({t for s in devel for t in s.tags} - set(vocabs.tags.entries))
   if unknown:
-    raise ValueError(f"devel tags {unknown} never occur in train; the tagger cannot predict them")
+    raise TrainingDataError(f"devel tags {unknown} never occur in train (tags seen in train: "
+                            f"{vocabs.tags.entries}); the tagger could never predict them")
 
   tagger = Tagger(tagger_config)
   run_dir_lib.build_variables(tagger)
@@ -135,6 +140,7 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
   train_step = make_train_step(tagger, optimizer)
   decode_fn = make_decode_fn(tagger)
   train_data = LabeledData(train, featurizer, vocabs.tags)
+  devel_data = LabeledData(devel, featurizer, vocabs.tags, with_labels=False)
   writer_train = tf.summary.create_file_writer(os.path.join(p["tensorboard"], "train"))
   writer_devel = tf.summary.create_file_writer(os.path.join(p["tensorboard"], "devel"))
   tokens_per_epoch = sum(len(s.tokens) for s in train)
@@ -169,7 +175,7 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
         last_save = time.time()
     mean_loss = float(np.mean([float(x) for x in losses])) if losses else 0.0  # waits for the steps
     train_secs = time.time() - t0
-    micro, per_type, _ = evaluate(tagger, featurizer, vocabs.tags, devel, decode_fn)
+    micro, per_type, _ = evaluate(tagger, featurizer, vocabs.tags, devel, decode_fn, devel_data)
     record = dict(epoch=epoch, step=int(optimizer.iterations),
                   loss=mean_loss,
                   devel_precision=micro.precision, devel_recall=micro.recall, devel_f1=micro.f1,

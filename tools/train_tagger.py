@@ -90,7 +90,7 @@ def main(argv):
     result = training.train_tagger(train, devel, FLAGS.run_dir, tagger_config, train_config,
                                    overwrite=FLAGS.overwrite,
                                    checkpoint_every_secs=FLAGS.checkpoint_every_secs)
-  except (ConfigError, ConllFormatError, RunDirError) as err:
+  except (ConfigError, ConllFormatError, RunDirError, training.TrainingDataError) as err:
     raise app.UsageError(str(err)) from None
   eval_dir = os.path.join(FLAGS.run_dir, "eval")
   os.makedirs(eval_dir, exist_ok=True)

@@ -151,9 +151,3 @@ class LabeledData:
     opts.autotune.enabled = autotune
     return ds.with_options(opts).prefetch(4)
 
-
-def make_dataset(sentences: Sequence[Sentence], featurizer: Featurizer,
-                 tags: vocab_lib.Vocabulary, batch_tokens: int, shuffle: bool,
-                 seed: int = 0, with_labels: bool = True) -> tf.data.Dataset:
-  """`LabeledData(...).batches(...)` for a single pass."""
-  return LabeledData(sentences, featurizer, tags, with_labels).batches(batch_tokens, shuffle, seed)
