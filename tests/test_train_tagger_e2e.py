@@ -85,6 +85,9 @@ class TrainTaggerEndToEndTest(tf.test.TestCase):
     self.assertIn("--train: file not found: /nonexistent", proc.stderr)
     proc = _run("train_tagger.py", f"--run_dir={self.get_temp_dir()}/r3", "--train_fraction=1.5")
     self.assertIn("train_fraction must be in (0, 1]", proc.stderr)
+    proc = _run("train_tagger.py", f"--run_dir={self.get_temp_dir()}/r5", "--tagger_config=x.json",
+                "--lstm_units=3")
+    self.assertIn("do not also pass ['--lstm_units']", proc.stderr)
     self.assertNotIn("Traceback", proc.stderr)
 
 

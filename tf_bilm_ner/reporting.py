@@ -46,3 +46,27 @@ def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
           f"{per_seed} | "
           f"{', '.join(str(r['best_epoch']) for r in rows)} | {wall / 60:.1f} min |")
   return "\n".join(lines)
+
+
+def benchmark_table(bench: dict) -> str:
+  """Markdown rows of a tools/benchmark_tagger.py JSON."""
+  lines = [f"Matmul ceiling (float32 GEMM 2048^3): {bench['matmul_ceiling_gflops']:.1f} GFLOP/s.",
+           "",
+           "| batching | budget (tokens) | XLA | train tokens/s | train GFLOP/s (share of ceiling) "
+           "| infer tokens/s | infer GFLOP/s (share) | padding | forward FLOPs/token |",
+           "|---|---|---|---|---|---|---|---|---|"]
+  for r in bench["model_only"]:
+    head = f"| {r['batching']} | {r['batch_tokens'] or '-'} | {'yes' if r['jit_compile'] else 'no'} |"
+    if "error" in r:
+      lines.append(f"{head} fails: `{r['error'][:120]}` | | | | | |")
+      continue
+    lines.append(
+        f"{head} {r['train_tokens_per_sec']:,.0f} | {r['train_gflops']:.1f} "
+        f"({100 * r['train_fraction_of_ceiling']:.0f}%) | {r['infer_tokens_per_sec']:,.0f} | "
+        f"{r['infer_gflops']:.1f} ({100 * r['infer_fraction_of_ceiling']:.0f}%) | "
+        f"{100 * r['padding_fraction']:.0f}% | {r['forward_flops_per_token']['total'] / 1e6:.2f} M |")
+  for name, tps in sorted(bench.get("whole_epochs_tokens_per_sec", {}).items()):
+    lines.append("")
+    lines.append(f"Whole epochs through tf.data (budget {bench['default_batch_tokens']}), "
+                 f"{name.replace('_', ' ')}: " + ", ".join(f"{x:,.0f}" for x in tps) + " tokens/s")
+  return "\n".join(lines)

@@ -1,7 +1,9 @@
-"""Writes results/tagger_table.md: every stored run's devel and test F1, mean ± std over seeds.
+"""Writes results/tagger_table.md (every stored run's devel and test F1, mean ± std over seeds)
+and, if results/benchmark_tagger.json exists, results/benchmark_tagger.md.
 
   python tools/summarize_results.py --results_dir=results
 """
+import json
 import os
 
 from absl import app, flags, logging
@@ -24,6 +26,13 @@ def main(argv):
     f.write("<!-- written by tools/summarize_results.py; do not edit -->\n" + table + "\n")
   os.replace(out + ".tmp", out)
   logging.info("wrote %s\n%s", out, table)
+  bench = os.path.join(FLAGS.results_dir, "benchmark_tagger.json")
+  if os.path.exists(bench):
+    with open(bench, encoding="utf-8") as f:
+      text = reporting.benchmark_table(json.load(f))
+    with open(bench[:-5] + ".md", "w", encoding="utf-8") as f:
+      f.write("<!-- written by tools/summarize_results.py; do not edit -->\n" + text + "\n")
+    logging.info("wrote %s\n%s", bench[:-5] + ".md", text)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,18 @@ flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.
 del e, t
 
 
+SIZE_FLAGS = ("word_dim", "char_dim", "char_filters", "lstm_units", "dropout", "word_dropout")
+
+
+def _validate_flag_combinations():
+  if FLAGS.tagger_config:
+    given = [f"--{n}" for n in SIZE_FLAGS if FLAGS[n].present]
+    if given:
+      raise app.UsageError(f"--tagger_config sets the model sizes; do not also pass {given}")
+  if FLAGS.test and not FLAGS.test_eval:
+    raise app.UsageError("--test was given together with --notest_eval")
+
+
 def _paths():
   pick = lambda flag, name: flag or os.path.join(FLAGS.data_dir, name)
   paths = {"train": pick(FLAGS.train, "train.tsv"), "devel": pick(FLAGS.devel, "devel.tsv"),
@@ -70,6 +82,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
+  _validate_flag_combinations()
   paths = _paths()
   try:
     train_config = TrainConfig(

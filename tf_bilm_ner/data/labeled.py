@@ -71,7 +71,7 @@ def _ragged_strings(lists: Sequence[Sequence[str]]) -> tf.RaggedTensor:
       tf.constant(flat, dtype=tf.string), tf.constant([len(x) for x in lists], dtype=tf.int64))
 
 
-def _bucket_batch_sizes(batch_tokens: int) -> List[int]:
+def bucket_batch_sizes(batch_tokens: int) -> List[int]:
   bounds = list(BUCKET_BOUNDARIES) + [BUCKET_BOUNDARIES[-1] * 2]
   return [max(1, batch_tokens // (b - 1 if i < len(BUCKET_BOUNDARIES) else b))
           for i, b in enumerate(bounds)]
@@ -138,7 +138,7 @@ class LabeledData:
     spec = ds.element_spec
     ds = ds.bucket_by_sequence_length(
         lambda x: x["lengths"], bucket_boundaries=list(BUCKET_BOUNDARIES),
-        bucket_batch_sizes=_bucket_batch_sizes(batch_tokens),
+        bucket_batch_sizes=bucket_batch_sizes(batch_tokens),
         padded_shapes={k: v.shape for k, v in spec.items()},
         padding_values={k: tf.constant(0, v.dtype) for k, v in spec.items()})
     if shuffle:

@@ -1,0 +1,33 @@
+"""Results tables: mean and sample standard deviation over seeds."""
+import json
+import os
+
+import tensorflow as tf
+
+from tf_bilm_ner import reporting
+
+
+def _scores(seed, devel, test):
+  micro = lambda f1: {"micro": {"precision": f1 + 1, "recall": f1 - 1, "f1": f1}}
+  return {"devel": micro(devel), "test": micro(test), "best_epoch": seed + 10,
+          "provenance": {"seed": seed, "wall_time_secs": 120.0}}
+
+
+class ReportingTest(tf.test.TestCase):
+
+  def test_mean_and_std_over_seeds(self):
+    root = self.get_temp_dir()
+    for seed, (devel, test) in {1: (80.0, 81.0), 2: (82.0, 83.0), 3: (84.0, 85.0)}.items():
+      d = os.path.join(root, "random_init", "ncbi", f"seed{seed}")
+      os.makedirs(d)
+      with open(os.path.join(d, "scores.json"), "w") as f:
+        json.dump(_scores(seed, devel, test), f)
+    runs = reporting.load_runs(root)
+    self.assertLen(runs["random_init"]["ncbi"], 3)
+    row = reporting.markdown_table(runs).splitlines()[2]
+    self.assertEqual(row, "| random_init | ncbi | 3 | 82.00 ± 2.00 | 84.00 ± 2.00 | 82.00 ± 2.00 | "
+                          "83.00 ± 2.00 | 1: 81.00, 2: 83.00, 3: 85.00 | 11, 12, 13 | 2.0 min |")
+
+
+if __name__ == "__main__":
+  tf.test.main()

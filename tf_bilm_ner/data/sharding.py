@@ -1,0 +1,173 @@
+"""Splitting unlabeled text into shuffled shards plus a held-out validation shard.
+
+Input: text files (plain, or gzip if the name ends in `.gz`), one tokenised
+sentence per line, tokens separated by whitespace. Memory stays bounded by
+one shard whatever the corpus size: pass 1 streams every line to a random
+shard (seeded), pass 2 shuffles each shard in memory. Pick `num_shards` so a
+shard is a few hundred MB at most.
+
+Line handling (counted in the manifest, never silent):
+  * non-UTF-8 lines are skipped (the first few are logged with file:line);
+  * blank lines are skipped;
+  * whitespace runs become one space;
+  * tokens longer than `max_chars_per_token` characters are cut to that length;
+  * lines longer than `max_tokens_per_line` tokens are split into several lines.
+
+The output directory is written under a temporary name and renamed when
+complete, so a crash never leaves a half-written shard set under its name.
+"""
+import dataclasses
+import glob
+import gzip
+import json
+import os
+import random
+import shutil
+from typing import Dict, Iterator, List, Sequence, Tuple
+
+from absl import logging
+
+from tf_bilm_ner import provenance
+
+MAX_LOGGED_BAD_LINES = 5
+
+
+class CorpusError(ValueError):
+  """Unusable corpus input; the message names the file (and line, where one applies)."""
+
+
+@dataclasses.dataclass
+class ShardStats:
+  input_lines: int = 0
+  lines_written: int = 0
+  train_lines: int = 0
+  valid_lines: int = 0
+  tokens_written: int = 0
+  blank_lines_skipped: int = 0
+  non_utf8_lines_skipped: int = 0
+  long_lines_split: int = 0
+  long_tokens_cut: int = 0
+
+
+def expand_inputs(patterns: Sequence[str]) -> List[str]:
+  """Globs -> sorted, de-duplicated file list; a pattern matching nothing is an error."""
+  files = []
+  for pattern in patterns:
+    matched = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+    if not matched:
+      raise CorpusError(f"{pattern}: matches no file")
+    files.extend(matched)
+  return list(dict.fromkeys(files))
+
+
+def _open(path: str):
+  return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+
+
+def read_lines(path: str, stats: ShardStats) -> Iterator[Tuple[int, str]]:
+  """(line number, decoded line) for each UTF-8 line; bad lines are counted and skipped."""
+  try:
+    f = _open(path)
+  except OSError as e:
+    raise CorpusError(f"{path}: cannot open ({e.strerror})") from None
+  with f:
+    try:
+      for lineno, raw in enumerate(f, start=1):
+        stats.input_lines += 1
+        try:
+          yield lineno, raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+          stats.non_utf8_lines_skipped += 1
+          if stats.non_utf8_lines_skipped <= MAX_LOGGED_BAD_LINES:
+            logging.warning("%s:%d: not valid UTF-8 (byte 0x%02x at column %d); line skipped",
+                            path, lineno, raw[e.start], e.start + 1)
+    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
+      raise CorpusError(f"{path}: unreadable ({e})") from None
+
+
+def clean_line(line: str, max_tokens: int, max_chars: int, stats: ShardStats) -> List[str]:
+  """One input line -> zero or more output lines (see the module docstring)."""
+  tokens = line.split()
+  if not tokens:
+    stats.blank_lines_skipped += 1
+    return []
+  for i, tok in enumerate(tokens):
+    if len(tok) > max_chars:
+      tokens[i] = tok[:max_chars]
+      stats.long_tokens_cut += 1
+  if len(tokens) > max_tokens:
+    stats.long_lines_split += 1
+  return [" ".join(tokens[i:i + max_tokens]) for i in range(0, len(tokens), max_tokens)]
+
+
+def shard_name(split: str, index: int, count: int) -> str:
+  return f"{split}-{index:05d}-of-{count:05d}.txt"
+
+
+def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
+                 valid_fraction: float, seed: int, max_tokens_per_line: int = 256,
+                 max_chars_per_token: int = 50, overwrite: bool = False) -> Dict:
+  """Writes `train-*-of-N.txt`, `valid-00000-of-00001.txt` and `manifest.json`.
+
+  Returns:
+    The manifest: inputs (path, sha256 prefix), counts, arguments.
+  Raises:
+    CorpusError: no input, unreadable input, no usable line, or an existing
+      `output_dir` without `overwrite`.
+  """
+  if num_shards < 1 or not 0.0 <= valid_fraction < 1.0:
+    raise CorpusError(f"need num_shards >= 1 and 0 <= valid_fraction < 1, got {num_shards}, "
+                      f"{valid_fraction}")
+  files = expand_inputs(inputs)
+  if os.path.exists(output_dir) and not overwrite:
+    raise CorpusError(f"{output_dir}: exists; pass overwrite to replace it")
+  tmp = f"{output_dir.rstrip('/')}.tmp-{os.getpid()}"
+  shutil.rmtree(tmp, ignore_errors=True)
+  os.makedirs(tmp)
+  stats, rng = ShardStats(), random.Random(seed)
+  try:
+    outs = [open(os.path.join(tmp, shard_name("train", i, num_shards)), "w", encoding="utf-8")
+            for i in range(num_shards)]
+    valid = open(os.path.join(tmp, shard_name("valid", 0, 1)), "w", encoding="utf-8")
+    try:
+      for path in files:
+        for _, line in read_lines(path, stats):
+          for out in clean_line(line, max_tokens_per_line, max_chars_per_token, stats):
+            if rng.random() < valid_fraction:
+              valid.write(out + "\n")
+              stats.valid_lines += 1
+            else:
+              outs[rng.randrange(num_shards)].write(out + "\n")
+              stats.train_lines += 1
+            stats.tokens_written += out.count(" ") + 1
+    finally:
+      for f in outs + [valid]:
+        f.close()
+    stats.lines_written = stats.train_lines + stats.valid_lines
+    if stats.train_lines == 0:
+      raise CorpusError(f"{', '.join(files)}: no usable line (blank or non-UTF-8 only)")
+    for i in range(num_shards):  # pass 2: shuffle within each shard
+      path = os.path.join(tmp, shard_name("train", i, num_shards))
+      with open(path, encoding="utf-8") as f:
+        lines = f.readlines()
+      rng.shuffle(lines)
+      with open(path, "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    manifest = {"inputs": [{"path": p, "sha256_prefix": provenance.sha256_prefix(p)} for p in files],
+                "num_shards": num_shards, "valid_fraction": valid_fraction, "seed": seed,
+                "max_tokens_per_line": max_tokens_per_line,
+                "max_chars_per_token": max_chars_per_token,
+                "stats": dataclasses.asdict(stats)}
+    with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
+      json.dump(manifest, f, indent=2, sort_keys=True)
+    if os.path.exists(output_dir):
+      shutil.rmtree(output_dir)
+    os.replace(tmp, output_dir)
+  finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+  logging.info("sharded %d input lines into %d train shards (%d lines) and a valid shard (%d "
+               "lines) in %s; skipped %d blank and %d non-UTF-8 lines; split %d long lines; cut "
+               "%d long tokens", stats.input_lines, num_shards, stats.train_lines,
+               stats.valid_lines, output_dir, stats.blank_lines_skipped,
+               stats.non_utf8_lines_skipped, stats.long_lines_split, stats.long_tokens_cut)
+  return manifest

@@ -1,0 +1,42 @@
+"""Splits unlabeled text (one tokenised sentence per line) into shuffled shards.
+
+  python tools/shard_corpus.py --inputs='../shared/data/unlabeled/*.txt' \
+      --output_dir=runs/corpus --num_shards=16 --valid_fraction=0.01
+
+Writes train-XXXXX-of-NNNNN.txt, valid-00000-of-00001.txt and manifest.json
+(inputs with sha256, counts of everything skipped, split or cut).
+Never shard test text: it would leak into the language model.
+"""
+from absl import app, flags
+
+from tf_bilm_ner.data import sharding
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("inputs", None, "Comma-separated files or globs (plain text or .gz).")
+flags.DEFINE_string("output_dir", None, "Directory to create.")
+flags.DEFINE_integer("num_shards", 16, "Training shards; a shard must fit in memory to shuffle.")
+flags.DEFINE_float("valid_fraction", 0.01, "Fraction of lines held out for validation.")
+flags.DEFINE_integer("seed", 1, "Seed for assignment and shuffling.")
+flags.DEFINE_integer("max_tokens_per_line", 256, "Longer lines are split.")
+flags.DEFINE_integer("max_chars_per_token", 50, "Longer tokens are cut.")
+flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  try:
+    sharding.shard_corpus(FLAGS.inputs, FLAGS.output_dir, FLAGS.num_shards,
+                          FLAGS.valid_fraction, FLAGS.seed, FLAGS.max_tokens_per_line,
+                          FLAGS.max_chars_per_token, FLAGS.overwrite)
+  except sharding.CorpusError as err:
+    raise app.UsageError(str(err)) from None
+
+
+def run():
+  flags.mark_flags_as_required(["inputs", "output_dir"])
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()
