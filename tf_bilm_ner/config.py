@@ -137,3 +137,15 @@ class TrainConfig(_Config):
       raise ConfigError(
           f"TrainConfig.batch_tokens ({self.batch_tokens}) must be at least "
           f"max_tokens_per_sentence ({self.max_tokens_per_sentence})")
+
+
+@dataclasses.dataclass
+class BiLMConfig(_Config):
+  """The bidirectional LM: the tagger's encoder plus one softmax shared by both directions."""
+  encoder: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
+  num_sampled: int = 1024         # negative samples per batch for the sampled softmax
+
+  def validate(self) -> None:
+    super().validate()
+    if self.num_sampled < 1:
+      raise ConfigError(f"BiLMConfig.num_sampled must be positive, got {self.num_sampled}")

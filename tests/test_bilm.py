@@ -1,0 +1,80 @@
+"""BiLM: the encoder is the tagger's (same checkpoint keys), losses against references."""
+import numpy as np
+import tensorflow as tf
+
+from tf_bilm_ner.config import BiLMConfig, EncoderConfig, TaggerConfig
+from tf_bilm_ner.data.corpus import lm_targets
+from tf_bilm_ner.models.bilm import BiLM
+from tf_bilm_ner.models.tagger import Tagger
+
+ENC = EncoderConfig(word_vocab_size=99, char_vocab_size=37, word_dim=11, char_dim=5,
+                    char_filters=7, char_kernel_size=3, lstm_units=13, dropout=0.0,
+                    word_dropout=0.0)
+
+
+def _features(seed=0, lengths=(5, 2, 3)):
+  rng = np.random.RandomState(seed)
+  b, t = len(lengths), max(lengths)
+  ids = np.zeros((b, t), np.int32)
+  chars = np.zeros((b, t, 4), np.int32)
+  for i, n in enumerate(lengths):
+    ids[i, :n] = rng.randint(4, 99, n)
+    chars[i, :n, :2] = rng.randint(2, 37, (n, 2))
+  feats = {"token_ids": tf.constant(ids), "char_ids": tf.constant(chars),
+           "lengths": tf.constant(lengths, tf.int32)}
+  feats["forward_targets"], feats["backward_targets"] = lm_targets(feats["token_ids"],
+                                                                   feats["lengths"])
+  return feats
+
+
+def _keys(model, directory):
+  path = tf.train.Checkpoint(model=model).write(f"{directory}/{model.name}")
+  return {k for k, _ in tf.train.list_variables(path) if k.startswith("model/encoder/")}
+
+
+class BiLMTest(tf.test.TestCase):
+
+  def test_encoder_checkpoint_keys_equal_the_taggers(self):
+    bilm = BiLM(BiLMConfig(encoder=ENC, num_sampled=17), name="bilm")
+    bilm.full_nll(_features())
+    tagger = Tagger(TaggerConfig(encoder=ENC, num_tags=3), name="tagger")
+    tagger.decode(_features())
+    keys = _keys(bilm, self.get_temp_dir())
+    self.assertEqual(keys, _keys(tagger, self.get_temp_dir()))
+    self.assertLen(keys, 10)  # word emb, char emb, conv (2), two LSTMs (3 each)
+
+  def test_full_nll_matches_numpy(self):
+    bilm = BiLM(BiLMConfig(encoder=ENC, num_sampled=17))
+    feats = _features()
+    nll = bilm.full_nll(feats)
+    fwd, bwd = bilm(feats, training=False)
+    w, b = bilm.softmax_weights.numpy(), bilm.softmax_biases.numpy()
+    for name, h in (("forward", fwd.numpy()), ("backward", bwd.numpy())):
+      total = 0.0
+      for i, n in enumerate(feats["lengths"].numpy()):
+        for t in range(n):
+          logits = w @ h[i, t] + b
+          target = feats[f"{name}_targets"][i, t].numpy()
+          total += np.log(np.exp(logits - logits.max()).sum()) + logits.max() - logits[target]
+      self.assertAllClose(nll[name], total, rtol=1e-4)
+    self.assertEqual(float(nll["tokens"]), 10.0)
+
+  def test_training_lowers_full_perplexity(self):
+    tf.keras.utils.set_random_seed(1)
+    bilm = BiLM(BiLMConfig(encoder=ENC, num_sampled=17))
+    feats = _features(seed=2, lengths=(7, 7, 7, 7))
+    before = bilm.full_nll(feats)
+    opt = tf.keras.optimizers.Adam(0.02)
+    for _ in range(60):
+      with tf.GradientTape() as tape:
+        losses = bilm.sampled_loss(feats)
+        loss = losses["forward"] + losses["backward"]
+      opt.apply_gradients(zip(tape.gradient(loss, bilm.trainable_variables),
+                              bilm.trainable_variables))
+    after = bilm.full_nll(feats)
+    for name in ("forward", "backward"):
+      self.assertLess(float(after[name]), 0.5 * float(before[name]))
+
+
+if __name__ == "__main__":
+  tf.test.main()

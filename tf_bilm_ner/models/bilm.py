@@ -1,0 +1,77 @@
+"""The bidirectional language model: the tagger's Encoder plus a softmax over words.
+
+The forward LSTM state at t predicts token t+1 (`</s>` after the last token);
+the backward state at t predicts token t-1 (`<s>` before the first). Both
+directions share one softmax (weights [vocab, lstm_units] and biases), as in
+allenai/bilm-tf: half the parameters of two heads, and the two directions
+learn states in one output space. The heads are dropped at transfer; only
+`encoder` (same class, same attribute name as in the tagger) moves.
+
+Training uses a sampled softmax with log-uniform (Zipfian) negatives, whose
+cost does not grow with the vocabulary; word ids are frequency-ordered
+(`lm_vocab`), as that sampler assumes. Evaluation uses the full softmax.
+"""
+from typing import Dict
+
+import tensorflow as tf
+
+from tf_bilm_ner.config import BiLMConfig
+from tf_bilm_ner.layers.encoder import Encoder
+
+
+class BiLM(tf.keras.Model):
+  """features -> per-direction losses."""
+
+  def __init__(self, config: BiLMConfig, **kwargs):
+    super().__init__(**kwargs)
+    config.validate()
+    self.config = config
+    e = config.encoder
+    self.encoder = Encoder(e, name="encoder")
+    self.output_dropout = tf.keras.layers.Dropout(e.dropout, name="output_dropout")
+    self.softmax_weights = self.add_weight(
+        name="softmax_weights", shape=[e.word_vocab_size, e.lstm_units],
+        initializer=tf.keras.initializers.RandomNormal(stddev=e.lstm_units ** -0.5))
+    self.softmax_biases = self.add_weight(
+        name="softmax_biases", shape=[e.word_vocab_size], initializer="zeros")
+
+  def call(self, features: Dict[str, tf.Tensor], training=None):
+    """-> (forward, backward) states, each [B, T, lstm_units], after dropout."""
+    forward, backward = self.encoder(features, training=training)
+    return (self.output_dropout(forward, training=training),
+            self.output_dropout(backward, training=training))
+
+  def _real(self, features):
+    t = tf.shape(features["token_ids"])[1]
+    return tf.sequence_mask(features["lengths"], t)
+
+  def sampled_loss(self, features: Dict[str, tf.Tensor], training=True) -> Dict[str, tf.Tensor]:
+    """Mean sampled-softmax NLL per real token, per direction: {"forward", "backward"} scalars."""
+    states = self(features, training=training)
+    mask = self._real(features)
+    out = {}
+    for name, h in zip(("forward", "backward"), states):
+      inputs = tf.boolean_mask(h, mask)                                     # [N, U]
+      labels = tf.boolean_mask(features[f"{name}_targets"], mask)           # [N]
+      loss = tf.nn.sampled_softmax_loss(
+          self.softmax_weights, self.softmax_biases, tf.cast(labels[:, None], tf.int64), inputs,
+          num_sampled=min(self.config.num_sampled, self.config.encoder.word_vocab_size - 1),
+          num_classes=self.config.encoder.word_vocab_size)
+      out[name] = tf.reduce_mean(loss)
+    return out
+
+  def full_nll(self, features: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+    """Summed full-softmax NLL over real tokens per direction, and the token count.
+
+    Perplexity = exp(sum of nll / tokens) over a whole evaluation set.
+    """
+    states = self(features, training=False)
+    mask = self._real(features)
+    out = {"tokens": tf.reduce_sum(tf.cast(mask, tf.float32))}
+    for name, h in zip(("forward", "backward"), states):
+      logits = tf.matmul(tf.boolean_mask(h, mask), self.softmax_weights, transpose_b=True)
+      logits += self.softmax_biases
+      labels = tf.boolean_mask(features[f"{name}_targets"], mask)
+      out[name] = tf.reduce_sum(
+          tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+    return out
