@@ -53,7 +53,8 @@ class MetricsTest(tf.test.TestCase):
       self.assertEqual(s.num_gold, report[t]["support"])
 
   def test_real_predictions(self):
-    files = sorted(glob.glob(os.path.join(ROOT, "results", "*", "*predictions.conll")))
+    files = sorted(glob.glob(os.path.join(ROOT, "results", "**", "*predictions.conll"),
+                             recursive=True))
     self.assertNotEmpty(files, "the committed benchmark predictions are missing from results/")
     for path in files:
       gold, pred = _read_three_columns(path)
