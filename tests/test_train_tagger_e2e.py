@@ -53,7 +53,7 @@ class TrainTaggerEndToEndTest(tf.test.TestCase):
     # A different config in the same run directory is refused.
     proc = _run("train_tagger.py", *args[:-1], "--seed=4")
     self.assertNotEqual(proc.returncode, 0)
-    self.assertIn("different training config", proc.stderr)
+    self.assertIn("holds a run with a different config", proc.stderr)
     self.assertNotIn("Traceback", proc.stderr)
 
     out = os.path.join(self.get_temp_dir(), "scores.json")

@@ -149,3 +149,22 @@ class BiLMConfig(_Config):
     super().validate()
     if self.num_sampled < 1:
       raise ConfigError(f"BiLMConfig.num_sampled must be positive, got {self.num_sampled}")
+
+
+@dataclasses.dataclass
+class BiLMTrainConfig(_Config):
+  """How a BiLM is pretrained. Saved beside every checkpoint."""
+  learning_rate: float = 2e-3
+  clip_norm: float = 5.0
+  batch_tokens: int = 4096        # global token budget per step, split across replicas
+  epochs: int = 1
+  seed: int = 1
+  shuffle_buffer: int = 10000     # lines
+  max_tokens_per_line: int = 256
+
+  def validate(self) -> None:
+    super().validate()
+    for name in ("learning_rate", "batch_tokens", "epochs", "shuffle_buffer",
+                 "max_tokens_per_line"):
+      if getattr(self, name) <= 0:
+        raise ConfigError(f"BiLMTrainConfig.{name} must be positive, got {getattr(self, name)}")

@@ -13,11 +13,11 @@ import dataclasses
 import json
 import os
 import shutil
-from typing import Optional
+from typing import Any, Dict, Optional, Sequence
 
 import tensorflow as tf
 
-from tf_bilm_ner.config import ConfigError, TaggerConfig, TrainConfig
+from tf_bilm_ner.config import ConfigError, TaggerConfig
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.labeled import Featurizer
 from tf_bilm_ner.models.tagger import Tagger
@@ -63,43 +63,49 @@ def check_writable(run_dir: str) -> None:
     raise RunDirError(f"{run_dir}: cannot write to the run directory ({e.strerror})") from None
 
 
-def _sizes(config: TaggerConfig) -> dict:
-  """The requested sizes of a TaggerConfig, without those the vocabularies set."""
-  d = config.to_dict()
-  d.pop("num_tags")
-  for key in ("word_vocab_size", "char_vocab_size"):
-    d["encoder"].pop(key)
-  return d
+VOCAB_SIZE_KEYS = ("num_tags", "word_vocab_size", "char_vocab_size")
 
 
-def prepare(run_dir: str, tagger_config: TaggerConfig, train_config: TrainConfig,
-            overwrite: bool) -> bool:
-  """Checks the run directory. Returns True if it holds a run to resume.
+def requested(config_dict: dict) -> dict:
+  """A config as a dict, without the sizes the vocabularies fill in."""
+  return {k: requested(v) if isinstance(v, dict) else v
+          for k, v in config_dict.items() if k not in VOCAB_SIZE_KEYS}
 
-  A directory whose saved configs differ from the requested ones is refused
-  unless `overwrite`, in which case its checkpoints, vocabularies and history
-  are removed.
+
+def prepare(run_dir: str, configs: Dict[str, Any], overwrite: bool,
+            outputs: Sequence[str] = ("ckpt", "best", "vocab", "tensorboard", "history.jsonl")
+            ) -> bool:
+  """Checks a run directory. Returns True if it holds a run to resume.
+
+  Args:
+    run_dir: the directory.
+    configs: file name -> the config object requested for this run.
+    overwrite: replace a run whose saved configs differ.
+    outputs: what a run writes besides its configs, removed on overwrite.
+  Raises:
+    RunDirError: unwritable, or saved configs differ and not `overwrite`.
   """
   check_writable(run_dir)
-  p = paths(run_dir)
-  if not os.path.exists(p["train_config"]):
+  files = {name: os.path.join(run_dir, name) for name in configs}
+  if not any(os.path.exists(f) for f in files.values()):
     return False
   try:
-    same = (TrainConfig.load(p["train_config"]) == train_config and
-            _sizes(TaggerConfig.load(p["tagger_config"])) == _sizes(tagger_config))
+    same = all(requested(type(c).load(files[n]).to_dict()) == requested(c.to_dict())
+               for n, c in configs.items())
   except ConfigError:
     same = False
   if same and not overwrite:
-    return tf.train.latest_checkpoint(p["ckpt"]) is not None
+    return tf.train.latest_checkpoint(os.path.join(run_dir, "ckpt")) is not None
   if not overwrite:
     raise RunDirError(
-        f"{run_dir} holds a run with a different training config ({p['train_config']}, "
-        f"{p['tagger_config']}); pass --overwrite to replace it or choose another --run_dir")
-  for key in ("ckpt", "best", "vocab", "tensorboard"):
-    shutil.rmtree(p[key], ignore_errors=True)
-  for key in ("tagger_config", "train_config", "history"):
-    if os.path.exists(p[key]):
-      os.remove(p[key])
+        f"{run_dir} holds a run with a different config ({', '.join(files.values())}); "
+        "pass --overwrite to replace it or choose another --run_dir")
+  for name in list(outputs) + list(configs):
+    path = os.path.join(run_dir, name)
+    if os.path.isdir(path):
+      shutil.rmtree(path)
+    elif os.path.exists(path):
+      os.remove(path)
   return False
 
 

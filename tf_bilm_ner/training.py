@@ -44,7 +44,7 @@ def set_seed(seed: int) -> None:
   tf.keras.utils.set_random_seed(seed)
 
 
-class _Progress:
+class Progress:
   """Logs steps, loss, tokens/s and ETA at most every `every_secs`."""
 
   def __init__(self, tokens_per_epoch: int, epochs_left: int, every_secs: float = 15.0):
@@ -58,9 +58,13 @@ class _Progress:
       return
     self.last = now
     rate = self.done / max(now - self.start, 1e-9)
-    eta = (self.total - self.done) / max(rate, 1e-9)
-    logging.info("epoch %d step %d loss %.4f  %.0f tokens/s  ETA (to max_epochs) %dm%02ds",
-                 epoch, step, float(loss), rate, eta // 60, eta % 60)
+    if self.total > self.done:
+      eta = (self.total - self.done) / max(rate, 1e-9)
+      eta_text = f"ETA {int(eta // 3600)}h{int(eta % 3600 // 60):02d}m{int(eta % 60):02d}s"
+    else:
+      eta_text = "ETA unknown"
+    logging.info("epoch %d step %d loss %.4f  %.0f tokens/s  %s (to the last epoch)",
+                 epoch, step, float(loss), rate, eta_text)
 
 
 def make_train_step(tagger: Tagger, optimizer: tf.keras.optimizers.Optimizer,
@@ -94,7 +98,8 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
     A TrainResult; `<run_dir>/best` holds the best checkpoint.
   """
   train_config.validate()
-  resuming = run_dir_lib.prepare(run_dir, tagger_config, train_config, overwrite)
+  resuming = run_dir_lib.prepare(
+      run_dir, {"tagger_config.json": tagger_config, "train_config.json": train_config}, overwrite)
   p = run_dir_lib.paths(run_dir)
   set_seed(train_config.seed)
   train = split_long(subset(train, train_config.train_fraction, train_config.seed),
@@ -149,7 +154,7 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
                len(vocabs.words), len(vocabs.chars), len(vocabs.tags),
                sum(int(np.prod(v.shape)) for v in tagger.trainable_variables))
   start_epoch = int(state["epoch"])
-  progress = _Progress(tokens_per_epoch, train_config.max_epochs - start_epoch)
+  progress = Progress(tokens_per_epoch, train_config.max_epochs - start_epoch)
   stopped_early = False
   for epoch in range(start_epoch, train_config.max_epochs):
     if int(state["bad_epochs"]) >= train_config.patience:
