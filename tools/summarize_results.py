@@ -35,5 +35,9 @@ def main(argv):
     logging.info("wrote %s\n%s", bench[:-5] + ".md", text)
 
 
-if __name__ == "__main__":
+def run():
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()

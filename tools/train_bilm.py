@@ -1,0 +1,114 @@
+"""Pretrains the bidirectional language model on sharded unlabeled text.
+
+  python tools/shard_corpus.py --inputs='../shared/data/unlabeled/*.txt' --output_dir=runs/corpus
+  python tools/train_bilm.py --shards_dir=runs/corpus --run_dir=runs/bilm
+
+Rerunning the same command resumes from the last checkpoint. Several GPUs:
+--distribution_strategy=mirrored; several machines: =multi_worker with TF_CONFIG
+set on each (shards are split between workers by file).
+"""
+import glob
+import json
+import os
+
+import tensorflow as tf
+from absl import app, flags, logging
+
+from tf_bilm_ner import bilm_training
+from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig, ConfigError, EncoderConfig
+from tf_bilm_ner.data import lm_vocab
+from tf_bilm_ner.data.sharding import CorpusError
+from tf_bilm_ner.run_dir import RunDirError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run_dir", None, "Output directory; rerun to resume.")
+flags.DEFINE_string("shards_dir", None, "Output of shard_corpus: train-*, valid-*, manifest.json.")
+flags.DEFINE_string("train_shards", None, "Glob of training shards (instead of --shards_dir).")
+flags.DEFINE_string("valid_shards", None, "Glob of validation shards (instead of --shards_dir).")
+flags.DEFINE_integer("max_words", 50000, "Word vocabulary size, reserved entries included.")
+flags.DEFINE_integer("vocab_sample_lines", 2_000_000, "Lines sampled for the word vocabulary.")
+e, t = EncoderConfig(), BiLMTrainConfig()
+flags.DEFINE_integer("word_dim", e.word_dim, "Word embedding size.")
+flags.DEFINE_integer("char_dim", e.char_dim, "Character embedding size.")
+flags.DEFINE_integer("char_filters", e.char_filters, "CharCNN filters.")
+flags.DEFINE_integer("lstm_units", e.lstm_units, "LSTM units per direction.")
+flags.DEFINE_float("dropout", 0.1, "Dropout on LSTM inputs and outputs.")
+flags.DEFINE_integer("num_sampled", BiLMConfig().num_sampled, "Sampled-softmax negatives.")
+flags.DEFINE_integer("batch_tokens", t.batch_tokens, "Global token budget per step.")
+flags.DEFINE_integer("epochs", t.epochs, "Passes over the training shards.")
+flags.DEFINE_float("learning_rate", t.learning_rate, "Adam learning rate.")
+flags.DEFINE_integer("seed", t.seed, "Seed: initialisation, file order, line shuffling.")
+flags.DEFINE_enum("distribution_strategy", "default", ["default", "mirrored", "multi_worker"],
+                  "default: one device; mirrored: all local GPUs; multi_worker: TF_CONFIG.")
+flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.")
+flags.DEFINE_bool("overwrite", False, "Replace a run with a different config in --run_dir.")
+del e, t
+
+
+def _strategy():
+  if FLAGS.distribution_strategy == "mirrored":
+    return tf.distribute.MirroredStrategy()
+  if FLAGS.distribution_strategy == "multi_worker":
+    if "TF_CONFIG" not in os.environ:
+      raise app.UsageError("--distribution_strategy=multi_worker needs TF_CONFIG set")
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  return tf.distribute.get_strategy()
+
+
+def _patterns():
+  if bool(FLAGS.shards_dir) == bool(FLAGS.train_shards or FLAGS.valid_shards):
+    raise app.UsageError("give --shards_dir, or both --train_shards and --valid_shards")
+  if FLAGS.shards_dir:
+    return (os.path.join(FLAGS.shards_dir, "train-*"), os.path.join(FLAGS.shards_dir, "valid-*"))
+  if not (FLAGS.train_shards and FLAGS.valid_shards):
+    raise app.UsageError("--train_shards and --valid_shards go together")
+  return FLAGS.train_shards, FLAGS.valid_shards
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  train_pattern, valid_pattern = _patterns()
+  for flag, pattern in (("train", train_pattern), ("valid", valid_pattern)):
+    if not glob.glob(pattern):
+      raise app.UsageError(f"--{flag} shards: {pattern} matches no file")
+  tokens = 0
+  manifest = os.path.join(FLAGS.shards_dir or "", "manifest.json")
+  if FLAGS.shards_dir and os.path.exists(manifest):
+    with open(manifest) as f:
+      stats = json.load(f)["stats"]
+    tokens = int(stats["tokens_written"] * stats["train_lines"] / max(stats["lines_written"], 1))
+  try:
+    config = BiLMConfig(encoder=EncoderConfig(
+        word_dim=FLAGS.word_dim, char_dim=FLAGS.char_dim, char_filters=FLAGS.char_filters,
+        lstm_units=FLAGS.lstm_units, dropout=FLAGS.dropout, word_dropout=0.0),
+        num_sampled=FLAGS.num_sampled)
+    config.validate()
+    train_config = BiLMTrainConfig(learning_rate=FLAGS.learning_rate,
+                                   batch_tokens=FLAGS.batch_tokens, epochs=FLAGS.epochs,
+                                   seed=FLAGS.seed)
+    train_config.validate()
+    vocabs = None
+    if not os.path.exists(os.path.join(FLAGS.run_dir, "vocab", "words.txt")) or FLAGS.overwrite:
+      logging.info("building vocabularies from %s", train_pattern)
+      vocabs = lm_vocab.build_lm_vocabularies(sorted(glob.glob(train_pattern)), FLAGS.max_words,
+                                              FLAGS.vocab_sample_lines, seed=FLAGS.seed)
+    history = bilm_training.train_bilm(
+        train_pattern, valid_pattern, FLAGS.run_dir, config, train_config, vocabs=vocabs,
+        tokens_per_epoch=tokens, strategy=_strategy(), overwrite=FLAGS.overwrite,
+        checkpoint_every_secs=FLAGS.checkpoint_every_secs)
+  except (ConfigError, CorpusError, RunDirError) as err:
+    raise app.UsageError(str(err)) from None
+  if history:
+    last = history[-1]
+    logging.info("done: %d epochs; valid perplexity forward %.1f backward %.1f",
+                 len(history), last["valid_perplexity_forward"], last["valid_perplexity_backward"])
+
+
+def run():
+  flags.mark_flag_as_required("run_dir")
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()
