@@ -1,10 +1,14 @@
-"""Writes results/tagger_table.md (every stored run's devel and test F1, mean ± std over seeds)
-and, if results/benchmark_tagger.json exists, results/benchmark_tagger.md.
+"""Regenerates the tables in results/README.md from the stored JSON files.
 
   python tools/summarize_results.py --results_dir=results
+
+Each table lies between `<!-- BEGIN NAME -->` and `<!-- END NAME -->` markers:
+`tagger_random_init` and `tuning_ncbi_devel` (devel and test F1, mean ± std over
+seeds, from */*/seed*/scores.json) and `benchmark_tagger` (benchmark_tagger.json).
 """
 import json
 import os
+import re
 
 from absl import app, flags, logging
 
@@ -14,25 +18,31 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("results_dir", "results", "The results directory.")
 
 
+def _replace(text: str, name: str, table: str) -> str:
+  pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
+  if not pattern.search(text):
+    raise app.UsageError(f"README has no <!-- BEGIN {name} --> ... <!-- END {name} --> markers")
+  return pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  readme = os.path.join(FLAGS.results_dir, "README.md")
+  with open(readme, encoding="utf-8") as f:
+    text = f.read()
   runs = reporting.load_runs(FLAGS.results_dir)
-  if not runs:
-    raise app.UsageError(f"{FLAGS.results_dir}: no */*/seed*/scores.json found")
-  table = reporting.markdown_table(runs)
-  out = os.path.join(FLAGS.results_dir, "tagger_table.md")
-  with open(out + ".tmp", "w", encoding="utf-8") as f:
-    f.write("<!-- written by tools/summarize_results.py; do not edit -->\n" + table + "\n")
-  os.replace(out + ".tmp", out)
-  logging.info("wrote %s\n%s", out, table)
+  for name in ("tagger_random_init", "tuning_ncbi_devel"):
+    if name in runs:
+      text = _replace(text, name, reporting.markdown_table({name: runs[name]}))
   bench = os.path.join(FLAGS.results_dir, "benchmark_tagger.json")
   if os.path.exists(bench):
     with open(bench, encoding="utf-8") as f:
-      text = reporting.benchmark_table(json.load(f))
-    with open(bench[:-5] + ".md", "w", encoding="utf-8") as f:
-      f.write("<!-- written by tools/summarize_results.py; do not edit -->\n" + text + "\n")
-    logging.info("wrote %s\n%s", bench[:-5] + ".md", text)
+      text = _replace(text, "benchmark_tagger", reporting.benchmark_table(json.load(f)))
+  with open(readme + ".tmp", "w", encoding="utf-8") as f:
+    f.write(text)
+  os.replace(readme + ".tmp", readme)
+  logging.info("updated %s", readme)
 
 
 def run():

@@ -10,11 +10,12 @@ set on each (shards are split between workers by file).
 import glob
 import json
 import os
+import time
 
 import tensorflow as tf
 from absl import app, flags, logging
 
-from tf_bilm_ner import bilm_training
+from tf_bilm_ner import bilm_training, provenance
 from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig, ConfigError, EncoderConfig
 from tf_bilm_ner.data import lm_vocab
 from tf_bilm_ner.data.sharding import CorpusError
@@ -68,6 +69,7 @@ def _patterns():
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  started = time.time()
   train_pattern, valid_pattern = _patterns()
   for flag, pattern in (("train", train_pattern), ("valid", valid_pattern)):
     if not glob.glob(pattern):
@@ -99,6 +101,16 @@ def main(argv):
         checkpoint_every_secs=FLAGS.checkpoint_every_secs)
   except (ConfigError, CorpusError, RunDirError) as err:
     raise app.UsageError(str(err)) from None
+  inputs = []
+  if FLAGS.shards_dir and os.path.exists(manifest):
+    with open(manifest) as f:
+      inputs = [i["path"] for i in json.load(f)["inputs"] if os.path.exists(i["path"])]
+  report = {"history": history, "shards_manifest": manifest if inputs else None,
+            "provenance": provenance.record(inputs, seed=FLAGS.seed, started=started)}
+  out = os.path.join(FLAGS.run_dir, "report.json")
+  with open(out + ".tmp", "w", encoding="utf-8") as f:
+    json.dump(report, f, indent=2, sort_keys=True)
+  os.replace(out + ".tmp", out)
   if history:
     last = history[-1]
     logging.info("done: %d epochs; valid perplexity forward %.1f backward %.1f",

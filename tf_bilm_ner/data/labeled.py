@@ -72,6 +72,7 @@ def _ragged_strings(lists: Sequence[Sequence[str]]) -> tf.RaggedTensor:
 
 
 def bucket_batch_sizes(batch_tokens: int) -> List[int]:
+  """Sentences per batch for each length bucket, so padded tokens stay within the budget."""
   bounds = list(BUCKET_BOUNDARIES) + [BUCKET_BOUNDARIES[-1] * 2]
   return [max(1, batch_tokens // (b - 1 if i < len(BUCKET_BOUNDARIES) else b))
           for i, b in enumerate(bounds)]
@@ -93,6 +94,8 @@ class LabeledData:
       tags: the tag vocabulary (no reserved ids). With labels, every tag must be in it.
       with_labels: also produce `tag_ids`.
     """
+    if not sentences:
+      raise ValueError("no sentences to batch")
     if with_labels:
       unknown = sorted({t for s in sentences for t in s.tags if t not in tags})
       if unknown:
