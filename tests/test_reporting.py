@@ -8,7 +8,8 @@ from tf_bilm_ner import reporting
 
 
 def _scores(seed, devel, test):
-  micro = lambda f1: {"micro": {"precision": f1 + 1, "recall": f1 - 1, "f1": f1}}
+  micro = lambda f1: {"micro": {"precision": f1 + 1, "recall": f1 - 1, "f1": f1},
+                      "per_type": {"Chem": {"f1": f1 + 2}, "Dis": {"f1": f1 - 2}}}
   return {"devel": micro(devel), "test": micro(test), "best_epoch": seed + 10,
           "provenance": {"seed": seed, "wall_time_secs": 120.0}}
 
@@ -26,7 +27,8 @@ class ReportingTest(tf.test.TestCase):
     self.assertLen(runs["random_init"]["ncbi"], 3)
     row = reporting.markdown_table(runs).splitlines()[2]
     self.assertEqual(row, "| random_init | ncbi | 3 | 82.00 ± 2.00 | 84.00 ± 2.00 | 82.00 ± 2.00 | "
-                          "83.00 ± 2.00 | 1: 81.00, 2: 83.00, 3: 85.00 | 11, 12, 13 | 2.0 min |")
+                          "83.00 ± 2.00 | 1: 81.00, 2: 83.00, 3: 85.00 | Chem 85.00, Dis 81.00 | "
+                          "11, 12, 13 | 2.0 min |")
 
 
 if __name__ == "__main__":

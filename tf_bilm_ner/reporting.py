@@ -29,8 +29,8 @@ def _mean_std(values: List[float]) -> str:
 def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
   """One row per (setting, dataset): devel and test F1 (mean ± sample std), seeds, wall time."""
   lines = ["| setting | dataset | seeds | devel F1 | test P | test R | test F1 | per-seed test F1 | "
-           "best epochs | wall time / run |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "per-type test F1 (mean) | best epochs | wall time / run |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
   for setting, datasets in sorted(runs.items()):
     for dataset, rows in sorted(datasets.items()):
       test = [r for r in rows if "test" in r]
@@ -39,11 +39,15 @@ def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
       wall = statistics.mean(r["provenance"]["wall_time_secs"] for r in rows)
       per_seed = ", ".join(f"{s}: {r['test']['micro']['f1']:.2f}"
                            for s, r in zip(seeds, rows) if "test" in r)
+      types = sorted({t for r in test for t in r["test"].get("per_type", {})})
+      per_type = ", ".join(
+          f"{t} {statistics.mean(r['test']['per_type'][t]['f1'] for r in test):.2f}"
+          for t in types) or "-"
       lines.append(
           f"| {setting} | {dataset} | {len(rows)} | {col('devel', 'f1', rows)} | "
           f"{col('test', 'precision', test)} | {col('test', 'recall', test)} | "
           f"{col('test', 'f1', test)} | "
-          f"{per_seed} | "
+          f"{per_seed} | {per_type} | "
           f"{', '.join(str(r['best_epoch']) for r in rows)} | {wall / 60:.1f} min |")
   return "\n".join(lines)
 
