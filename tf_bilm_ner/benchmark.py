@@ -123,3 +123,36 @@ def epoch_throughput(sentences: Sequence[Sentence], config: TaggerConfig, batch_
     last.numpy()
     out.append(total / (time.perf_counter() - start))
   return out
+
+
+def bilm_throughput(train_pattern: str, config, words, chars, batch_tokens: int,
+                    num_batches: int = 60, min_seconds: float = 20.0) -> Dict[str, float]:
+  """Model-only BiLM training tokens/s on `num_batches` batches streamed from shards.
+
+  Args:
+    train_pattern: glob of shards.
+    config: a BiLMConfig (vocabulary sizes are filled in from `words`, `chars`).
+    words, chars: LM vocabularies.
+    batch_tokens: token budget per batch.
+  """
+  from tf_bilm_ner import bilm_training  # pylint: disable=import-outside-toplevel
+  from tf_bilm_ner.data import corpus  # pylint: disable=import-outside-toplevel
+  config = dataclasses.replace(config, encoder=dataclasses.replace(
+      config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
+  featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
+  bilm = bilm_training.build_bilm(config)
+  optimizer = tf.keras.optimizers.Adam(1e-3, global_clipnorm=5.0)
+
+  @tf.function(reduce_retracing=True)
+  def step(batch):
+    with tf.GradientTape() as tape:
+      losses = bilm.sampled_loss(batch, training=True)
+      loss = 0.5 * (losses["forward"] + losses["backward"])
+    optimizer.apply_gradients(zip(tape.gradient(loss, bilm.trainable_variables),
+                                  bilm.trainable_variables))
+    return loss
+
+  batches = list(corpus.lm_dataset(train_pattern, featurizer, batch_tokens, seed=0)
+                 .take(num_batches))
+  return {"train_tokens_per_sec": _timed(step, batches, min_seconds),
+          "num_batches": len(batches)}

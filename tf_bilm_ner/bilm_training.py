@@ -65,7 +65,7 @@ def perplexity(bilm: BiLM, dataset: tf.data.Dataset) -> Dict[str, float]:
 def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiLMConfig,
                train_config: BiLMTrainConfig, vocabs=None, tokens_per_epoch: int = 0,
                strategy: Optional[tf.distribute.Strategy] = None, overwrite: bool = False,
-               checkpoint_every_secs: float = 300.0) -> list:
+               checkpoint_every_secs: float = 300.0, max_steps: int = 0) -> list:
   """Pretrains (or resumes) a BiLM; returns the history rows (one per epoch).
 
   Args:
@@ -78,6 +78,8 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
     strategy: a tf.distribute strategy; the default one if None.
     overwrite: replace a run with another config in `run_dir`.
     checkpoint_every_secs: also checkpoint mid-epoch this often.
+    max_steps: if > 0, stop once the optimiser has taken this many steps (checkpointed
+      mid-epoch, so rerunning with a larger limit or none continues from there).
   """
   strategy = strategy or tf.distribute.get_strategy()
   names = {"bilm_config.json": config, "bilm_train_config.json": train_config}
@@ -144,17 +146,23 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
                           shuffle_buffer=train_config.shuffle_buffer,
                           max_tokens_per_line=train_config.max_tokens_per_line,
                           input_context=ctx).skip(skip)))
-    t0, last_save, tokens, losses = time.time(), time.time(), 0, []
+    t0, last_save, tokens, losses, stop = time.time(), time.time(), 0, [], False
+    steps_before = int(optimizer.iterations) - skip
+    if max_steps and steps_before + skip >= max_steps:
+      break
     for i, batch in enumerate(data, start=skip):
       losses.append(train_step(batch))
       lengths = strategy.experimental_local_results(batch["lengths"])
       n = int(sum(int(tf.reduce_sum(x)) for x in lengths))
       tokens += n
       progress.update(n, epoch, int(i) + 1, losses[-1][0])
-      if time.time() - last_save > checkpoint_every_secs:
+      stop = bool(max_steps) and steps_before + i + 1 >= max_steps  # no per-step variable read
+      if stop or time.time() - last_save > checkpoint_every_secs:
         batches_var.assign(i + 1)
         manager.save()
         last_save = time.time()
+      if stop:
+        break
     fwd_loss = float(np.mean([float(f) for f, _ in losses])) if losses else float("nan")
     bwd_loss = float(np.mean([float(b) for _, b in losses])) if losses else float("nan")
     train_secs = time.time() - t0
@@ -173,6 +181,12 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
     with writers["valid"].as_default(step=epoch):
       tf.summary.scalar("perplexity/forward", ppl["forward"])
       tf.summary.scalar("perplexity/backward", ppl["backward"])
+    if stop:
+      row["stopped_at_max_steps"] = True
+      logging.info("stopped at --max_steps=%d in epoch %d: valid perplexity forward %.1f "
+                   "backward %.1f", max_steps, epoch, ppl["forward"], ppl["backward"])
+      history.append(row)  # not in history.jsonl: the epoch is not finished
+      break
     epoch_var.assign(epoch + 1)
     batches_var.assign(0)
     manager.save()

@@ -27,7 +27,8 @@ flags.DEFINE_string("shards_dir", None, "Output of shard_corpus: train-*, valid-
 flags.DEFINE_string("train_shards", None, "Glob of training shards (instead of --shards_dir).")
 flags.DEFINE_string("valid_shards", None, "Glob of validation shards (instead of --shards_dir).")
 flags.DEFINE_integer("max_words", 50000, "Word vocabulary size, reserved entries included.")
-flags.DEFINE_integer("vocab_sample_lines", 2_000_000, "Lines sampled for the word vocabulary.")
+flags.DEFINE_integer("vocab_sample_lines", 500_000, "Lines sampled for the word vocabulary "
+                     "(held in memory while it is built).")
 e, t = EncoderConfig(), BiLMTrainConfig()
 flags.DEFINE_integer("word_dim", e.word_dim, "Word embedding size.")
 flags.DEFINE_integer("char_dim", e.char_dim, "Character embedding size.")
@@ -42,6 +43,8 @@ flags.DEFINE_integer("seed", t.seed, "Seed: initialisation, file order, line shu
 flags.DEFINE_enum("distribution_strategy", "default", ["default", "mirrored", "multi_worker"],
                   "default: one device; mirrored: all local GPUs; multi_worker: TF_CONFIG.")
 flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.")
+flags.DEFINE_integer("max_steps", 0, "Stop after this many optimiser steps in all (0: no limit); "
+                     "rerun without it to continue.")
 flags.DEFINE_bool("overwrite", False, "Replace a run with a different config in --run_dir.")
 del e, t
 
@@ -98,7 +101,7 @@ def main(argv):
     history = bilm_training.train_bilm(
         train_pattern, valid_pattern, FLAGS.run_dir, config, train_config, vocabs=vocabs,
         tokens_per_epoch=tokens, strategy=_strategy(), overwrite=FLAGS.overwrite,
-        checkpoint_every_secs=FLAGS.checkpoint_every_secs)
+        checkpoint_every_secs=FLAGS.checkpoint_every_secs, max_steps=FLAGS.max_steps)
   except (ConfigError, CorpusError, RunDirError) as err:
     raise app.UsageError(str(err)) from None
   inputs = []

@@ -41,7 +41,7 @@ def _normalised(lines: List[str]) -> Iterator[str]:
     yield from vocab_lib.normalize_word_list(lines[i:i + _NORMALIZE_BATCH])
 
 
-def build_lm_vocabularies(files: Sequence[str], max_words: int, sample_lines: int = 2_000_000,
+def build_lm_vocabularies(files: Sequence[str], max_words: int, sample_lines: int = 500_000,
                           min_char_count: int = 1, seed: int = 1
                           ) -> Tuple[vocab_lib.Vocabulary, vocab_lib.Vocabulary]:
   """Word and character vocabularies from sharded text files (see module docstring)."""
