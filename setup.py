@@ -1,8 +1,8 @@
 """tf_bilm_ner: biomedical NER with bidirectional language model transfer (TensorFlow/Keras)."""
 from setuptools import find_packages, setup
 
-TOOLS = ["train_tagger", "evaluate", "benchmark_tagger", "shard_corpus", "train_bilm",
-         "summarize_results"]
+TOOLS = ["train_tagger", "evaluate", "benchmark_tagger", "benchmark_bilm", "shard_corpus",
+         "train_bilm", "summarize_results"]
 
 setup(
     name="tf_bilm_ner",
