@@ -5,8 +5,9 @@ weights is never separated from how to rebuild the model that owns them.
 """
 import dataclasses
 import json
-import os
 from typing import Any, Dict, Type, TypeVar
+
+from tf_bilm_ner import files
 
 T = TypeVar("T")
 
@@ -64,10 +65,7 @@ class _Config:
 
   def save(self, path: str) -> None:
     """Writes JSON atomically (temporary file, then rename)."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-      f.write(self.to_json() + "\n")
-    os.replace(tmp, path)
+    files.write_text_atomic(path, self.to_json() + "\n")
 
   @classmethod
   def load(cls, path: str):

@@ -5,13 +5,11 @@
 
 Uses the vocabularies of an existing BiLM run directory and batches streamed from its shards.
 """
-import json
-import os
 import time
 
 from absl import app, flags, logging
 
-from tf_bilm_ner import benchmark, bilm_training, provenance
+from tf_bilm_ner import benchmark, bilm_training, files, provenance
 from tf_bilm_ner.config import BiLMConfig, EncoderConfig
 
 FLAGS = flags.FLAGS
@@ -43,9 +41,7 @@ def main(argv):
   result = {"rows": rows, "vocabulary_size": len(words),
             "provenance": provenance.record([], seed=0, started=started)}
   if FLAGS.out:
-    with open(FLAGS.out + ".tmp", "w") as f:
-      json.dump(result, f, indent=2, sort_keys=True)
-    os.replace(FLAGS.out + ".tmp", FLAGS.out)
+    files.write_json_atomic(FLAGS.out, result)
 
 
 def run():

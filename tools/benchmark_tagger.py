@@ -8,14 +8,13 @@ several budgets, the XLA-compiled train step, and whole epochs through the
 tf.data pipeline with tf.data's autotuner on and off. Reports FLOPs per token
 and the fraction of this machine's measured float32 matmul ceiling.
 """
-import json
 import os
 import time
 
 import tensorflow as tf
 from absl import app, flags, logging
 
-from tf_bilm_ner import benchmark, provenance
+from tf_bilm_ner import benchmark, files, provenance
 from tf_bilm_ner.config import EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
@@ -76,9 +75,7 @@ def main(argv):
             "whole_epochs_tokens_per_sec": epochs,
             "provenance": provenance.record([FLAGS.data], seed=0, started=started)}
   if FLAGS.out:
-    with open(FLAGS.out + ".tmp", "w") as f:
-      json.dump(result, f, indent=2, sort_keys=True)
-    os.replace(FLAGS.out + ".tmp", FLAGS.out)
+    files.write_json_atomic(FLAGS.out, result)
 
 
 def run():

@@ -6,13 +6,12 @@
 The predictions file has `token<TAB>gold<TAB>predicted` lines, which conlleval
 and seqeval-based scorers read, so any external scorer can check our numbers.
 """
-import json
 import os
 import time
 
 from absl import app, flags, logging
 
-from tf_bilm_ner import provenance
+from tf_bilm_ner import files, provenance
 from tf_bilm_ner.config import ConfigError
 from tf_bilm_ner.data.conll import ConllFormatError
 from tf_bilm_ner.data.vocab import VocabularyError
@@ -44,9 +43,7 @@ def main(argv):
     raise app.UsageError(str(err)) from None
   scores["provenance"] = provenance.record([FLAGS.data], started=started)
   if FLAGS.scores_out:
-    with open(FLAGS.scores_out + ".tmp", "w", encoding="utf-8") as f:
-      json.dump(scores, f, indent=2, sort_keys=True)
-    os.replace(FLAGS.scores_out + ".tmp", FLAGS.scores_out)
+    files.write_json_atomic(FLAGS.scores_out, scores)
   m = scores["micro"]
   logging.info("precision %.2f recall %.2f F1 %.2f", m["precision"], m["recall"], m["f1"])
 

@@ -12,7 +12,7 @@ import re
 
 from absl import app, flags, logging
 
-from tf_bilm_ner import reporting
+from tf_bilm_ner import files, reporting
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("results_dir", "results", "The results directory.")
@@ -39,9 +39,7 @@ def main(argv):
   if os.path.exists(bench):
     with open(bench, encoding="utf-8") as f:
       text = _replace(text, "benchmark_tagger", reporting.benchmark_table(json.load(f)))
-  with open(readme + ".tmp", "w", encoding="utf-8") as f:
-    f.write(text)
-  os.replace(readme + ".tmp", readme)
+  files.write_text_atomic(readme, text)
   logging.info("updated %s", readme)
 
 

@@ -15,7 +15,7 @@ import time
 import tensorflow as tf
 from absl import app, flags, logging
 
-from tf_bilm_ner import bilm_training, provenance
+from tf_bilm_ner import bilm_training, files, provenance
 from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig, ConfigError, EncoderConfig
 from tf_bilm_ner.data import lm_vocab
 from tf_bilm_ner.data.sharding import CorpusError
@@ -110,10 +110,7 @@ def main(argv):
       inputs = [i["path"] for i in json.load(f)["inputs"] if os.path.exists(i["path"])]
   report = {"history": history, "shards_manifest": manifest if inputs else None,
             "provenance": provenance.record(inputs, seed=FLAGS.seed, started=started)}
-  out = os.path.join(FLAGS.run_dir, "report.json")
-  with open(out + ".tmp", "w", encoding="utf-8") as f:
-    json.dump(report, f, indent=2, sort_keys=True)
-  os.replace(out + ".tmp", out)
+  files.write_json_atomic(os.path.join(FLAGS.run_dir, "report.json"), report)
   if history:
     last = history[-1]
     logging.info("done: %d epochs; valid perplexity forward %.1f backward %.1f",

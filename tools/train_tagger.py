@@ -7,13 +7,12 @@ With no data flags it trains on the embedded NCBI-disease corpus:
 Afterwards the best checkpoint (devel F1) is scored on devel and, if given,
 test; predictions and scores go to <run_dir>/eval/.
 """
-import json
 import os
 import time
 
 from absl import app, flags, logging
 
-from tf_bilm_ner import provenance, training
+from tf_bilm_ner import files, provenance, training
 from tf_bilm_ner.config import ConfigError, EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data.conll import ConllFormatError, read_conll
 from tf_bilm_ner.prediction import evaluate_file
@@ -117,9 +116,7 @@ def main(argv):
   report["provenance"] = provenance.record(
       [p for p in paths.values() if p], seed=FLAGS.seed, started=started)
   out = os.path.join(eval_dir, "scores.json")
-  with open(out + ".tmp", "w", encoding="utf-8") as f:
-    json.dump(report, f, indent=2, sort_keys=True)
-  os.replace(out + ".tmp", out)
+  files.write_json_atomic(out, report)
   logging.info("best epoch %d; devel F1 %.2f%s; scores in %s", result.best_epoch,
                report["devel"]["micro"]["f1"],
                f", test F1 {report['test']['micro']['f1']:.2f}" if "test" in report else "", out)
