@@ -74,6 +74,7 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
   train_pattern, valid_pattern = _patterns()
+  strategy = _strategy()  # before any work: a bad TF_CONFIG should not cost a vocabulary build
   for flag, pattern in (("train", train_pattern), ("valid", valid_pattern)):
     if not glob.glob(pattern):
       raise app.UsageError(f"--{flag} shards: {pattern} matches no file")
@@ -100,7 +101,7 @@ def main(argv):
                                               FLAGS.vocab_sample_lines, seed=FLAGS.seed)
     history = bilm_training.train_bilm(
         train_pattern, valid_pattern, FLAGS.run_dir, config, train_config, vocabs=vocabs,
-        tokens_per_epoch=tokens, strategy=_strategy(), overwrite=FLAGS.overwrite,
+        tokens_per_epoch=tokens, strategy=strategy, overwrite=FLAGS.overwrite,
         checkpoint_every_secs=FLAGS.checkpoint_every_secs, max_steps=FLAGS.max_steps)
   except (ConfigError, CorpusError, RunDirError) as err:
     raise app.UsageError(str(err)) from None
