@@ -1,6 +1,8 @@
 """BiLM pretraining end to end on tiny shards: perplexity falls, resume is a no-op when done."""
 import json
 import os
+import subprocess
+import sys
 
 import tensorflow as tf
 
@@ -16,15 +18,67 @@ CONFIG = BiLMConfig(encoder=EncoderConfig(word_dim=23, char_dim=7, char_filters=
 TRAIN = BiLMTrainConfig(learning_rate=0.01, batch_tokens=397, epochs=3, shuffle_buffer=101)
 
 
+# Runs in a fresh process: logical devices must be set before TensorFlow initialises.
+MIRRORED_SCRIPT = """
+import json, os, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tf_bilm_ner import bilm_training
+from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig, EncoderConfig
+from tf_bilm_ner.data import lm_vocab
+shards, run_dir = sys.argv[1], sys.argv[2]
+pattern = os.path.join(shards, "train-*")
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+config = BiLMConfig(encoder=EncoderConfig(word_dim=23, char_dim=7, char_filters=19,
+                                          lstm_units=29, dropout=0.0, word_dropout=0.0),
+                    num_sampled=61)
+vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(pattern), max_words=500)
+history = bilm_training.train_bilm(
+    pattern, os.path.join(shards, "valid-*"), run_dir, config,
+    BiLMTrainConfig(learning_rate=0.01, batch_tokens=794, epochs=2, shuffle_buffer=101),
+    vocabs=vocabs, strategy=strategy)
+print("REPLICAS", strategy.num_replicas_in_sync)
+print("HISTORY " + json.dumps(history))
+"""
+
+
+def _shards(directory, num_shards=3):
+  os.makedirs(directory, exist_ok=True)
+  text = os.path.join(directory, "text.txt")
+  with open(text, "w") as f:
+    for s in read_conll(os.path.join(TESTDATA, "ncbi_train_head.tsv")):
+      f.write(" ".join(s.tokens) + "\n")
+  shards = os.path.join(directory, "shards")
+  sharding.shard_corpus([text], shards, num_shards=num_shards, valid_fraction=0.1, seed=1)
+  return shards
+
+
 class BiLMTrainingTest(tf.test.TestCase):
 
+  def test_two_replicas_with_mirrored_strategy(self):
+    shards = _shards(os.path.join(self.get_temp_dir(), "c"))
+    script = os.path.join(self.get_temp_dir(), "mirrored.py")
+    with open(script, "w") as f:
+      f.write(MIRRORED_SCRIPT)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, script, shards, os.path.join(self.get_temp_dir(), "m")],
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PYTHONPATH=root, TF_CPP_MIN_LOG_LEVEL="2"))
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("REPLICAS 2", proc.stdout)
+    self.assertNotIn("retracing", proc.stderr)
+    line = [x for x in proc.stdout.splitlines() if x.startswith("HISTORY ")][0]
+    history = json.loads(line[len("HISTORY "):])
+    manifest = json.load(open(os.path.join(shards, "manifest.json")))
+    train_tokens = manifest["stats"]["tokens_written"] - sum(
+        len(x.split()) for x in open(os.path.join(shards, "valid-00000-of-00001.txt")))
+    self.assertEqual([h["tokens"] for h in history], [train_tokens] * 2)  # every token once
+    for d in ("forward", "backward"):
+      self.assertLess(history[1][f"valid_perplexity_{d}"], history[0][f"valid_perplexity_{d}"])
+
   def test_pretrain_and_resume(self):
-    text = os.path.join(self.get_temp_dir(), "text.txt")
-    with open(text, "w") as f:
-      for s in read_conll(os.path.join(TESTDATA, "ncbi_train_head.tsv")):
-        f.write(" ".join(s.tokens) + "\n")
-    shards = os.path.join(self.get_temp_dir(), "shards")
-    sharding.shard_corpus([text], shards, num_shards=3, valid_fraction=0.1, seed=1)
+    shards = _shards(os.path.join(self.get_temp_dir(), "a"))
     train_pattern = os.path.join(shards, "train-*")
     vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(train_pattern), max_words=500)
     run_dir = os.path.join(self.get_temp_dir(), "bilm")
@@ -42,12 +96,7 @@ class BiLMTrainingTest(tf.test.TestCase):
     self.assertEqual(again, history)
 
   def test_max_steps_stops_mid_epoch_and_resumes(self):
-    text = os.path.join(self.get_temp_dir(), "t.txt")
-    with open(text, "w") as f:
-      for s in read_conll(os.path.join(TESTDATA, "ncbi_train_head.tsv")):
-        f.write(" ".join(s.tokens) + "\n")
-    shards = os.path.join(self.get_temp_dir(), "s")
-    sharding.shard_corpus([text], shards, num_shards=2, valid_fraction=0.1, seed=1)
+    shards = _shards(os.path.join(self.get_temp_dir(), "b"), num_shards=2)
     pattern = os.path.join(shards, "train-*")
     vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(pattern), max_words=300)
     run_dir = os.path.join(self.get_temp_dir(), "b")

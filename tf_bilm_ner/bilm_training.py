@@ -32,6 +32,13 @@ from tf_bilm_ner.models.bilm import BiLM
 from tf_bilm_ner.training import Progress
 
 EVAL_BATCH_TOKENS = 1024
+LM_SIGNATURE = {
+    "token_ids": tf.TensorSpec([None, None], tf.int32),
+    "char_ids": tf.TensorSpec([None, None, None], tf.int32),
+    "lengths": tf.TensorSpec([None], tf.int32),
+    "forward_targets": tf.TensorSpec([None, None], tf.int32),
+    "backward_targets": tf.TensorSpec([None, None], tf.int32),
+}
 
 
 def load_vocabs(run_dir: str):
@@ -52,7 +59,7 @@ def build_bilm(config: BiLMConfig) -> BiLM:
 
 def perplexity(bilm: BiLM, dataset: tf.data.Dataset) -> Dict[str, float]:
   """Full-softmax perplexity per direction over one pass of `dataset`."""
-  nll = tf.function(bilm.full_nll, reduce_retracing=True)
+  nll = tf.function(bilm.full_nll, input_signature=[LM_SIGNATURE])  # one trace for all shapes
   sums = {"forward": 0.0, "backward": 0.0, "tokens": 0.0}
   for batch in dataset:
     for k, v in nll(batch).items():
@@ -104,8 +111,9 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
     optimizer = tf.keras.optimizers.Adam(train_config.learning_rate,
                                          global_clipnorm=train_config.clip_norm)
     optimizer.build(bilm.trainable_variables)
-    epoch_var = tf.Variable(0, trainable=False, name="epoch")
-    batches_var = tf.Variable(0, trainable=False, name="batches_in_epoch")
+  # Loop bookkeeping lives outside the strategy: plain variables, not mirrored ones.
+  epoch_var = tf.Variable(0, trainable=False, name="epoch")
+  batches_var = tf.Variable(0, trainable=False, name="batches_in_epoch")
   ckpt = tf.train.Checkpoint(model=bilm, optimizer=optimizer, epoch=epoch_var,
                              batches_in_epoch=batches_var)
   manager = tf.train.CheckpointManager(ckpt, os.path.join(run_dir, "ckpt"), max_to_keep=2)
@@ -147,7 +155,7 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
                           max_tokens_per_line=train_config.max_tokens_per_line,
                           input_context=ctx).skip(skip)))
     t0, last_save, tokens, losses, stop = time.time(), time.time(), 0, [], False
-    steps_before = int(optimizer.iterations) - skip
+    steps_before = int(optimizer.iterations.numpy()) - skip
     if max_steps and steps_before + skip >= max_steps:
       break
     for i, batch in enumerate(data, start=skip):
@@ -170,7 +178,7 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
     # (8192-token batches peaked at 5.4 GB RSS in the first full-corpus run.)
     ppl = perplexity(bilm, corpus.lm_dataset(valid_pattern, featurizer, EVAL_BATCH_TOKENS, seed=0,
                                              shuffle=False))
-    row = dict(epoch=epoch, step=int(optimizer.iterations), tokens=tokens,
+    row = dict(epoch=epoch, step=int(optimizer.iterations.numpy()), tokens=tokens,
                train_sampled_loss_forward=fwd_loss, train_sampled_loss_backward=bwd_loss,
                valid_perplexity_forward=ppl["forward"], valid_perplexity_backward=ppl["backward"],
                tokens_per_sec=tokens / max(train_secs, 1e-9), train_secs=train_secs)
