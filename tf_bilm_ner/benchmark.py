@@ -6,7 +6,9 @@ from typing import Dict, List, Sequence
 import numpy as np
 import tensorflow as tf
 
+from tf_bilm_ner import bilm_training
 from tf_bilm_ner.config import TaggerConfig
+from tf_bilm_ner.data import corpus
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence
 from tf_bilm_ner.data.labeled import Featurizer, LabeledData
@@ -135,23 +137,13 @@ def bilm_throughput(train_pattern: str, config, words, chars, batch_tokens: int,
     words, chars: LM vocabularies.
     batch_tokens: token budget per batch.
   """
-  from tf_bilm_ner import bilm_training  # pylint: disable=import-outside-toplevel
-  from tf_bilm_ner.data import corpus  # pylint: disable=import-outside-toplevel
   config = dataclasses.replace(config, encoder=dataclasses.replace(
       config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
   featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
   bilm = bilm_training.build_bilm(config)
-  optimizer = tf.keras.optimizers.Adam(1e-3, global_clipnorm=5.0)
-
-  @tf.function(reduce_retracing=True)
-  def step(batch):
-    with tf.GradientTape() as tape:
-      losses = bilm.sampled_loss(batch, training=True)
-      loss = 0.5 * (losses["forward"] + losses["backward"])
-    optimizer.apply_gradients(zip(tape.gradient(loss, bilm.trainable_variables),
-                                  bilm.trainable_variables))
-    return loss
-
+  train_step = bilm_training.make_train_step(
+      bilm, tf.keras.optimizers.Adam(1e-3, global_clipnorm=5.0), tf.distribute.get_strategy())
+  step = lambda batch: train_step(batch)[0]
   batches = list(corpus.lm_dataset(train_pattern, featurizer, batch_tokens, seed=0)
                  .take(num_batches))
   return {"train_tokens_per_sec": _timed(step, batches, min_seconds),

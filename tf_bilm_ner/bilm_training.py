@@ -69,6 +69,32 @@ def perplexity(bilm: BiLM, dataset: tf.data.Dataset) -> Dict[str, float]:
   return {k: math.exp(sums[k] / sums["tokens"]) for k in ("forward", "backward")}
 
 
+def make_train_step(bilm: BiLM, optimizer: tf.keras.optimizers.Optimizer,
+                    strategy: tf.distribute.Strategy):
+  """A traced step on one (distributed) batch -> mean sampled losses (forward, backward).
+
+  Each replica's loss is divided by the number of replicas, since the strategy
+  sums gradients across replicas.
+  """
+  replicas = strategy.num_replicas_in_sync
+
+  def replica_step(batch):
+    with tf.GradientTape() as tape:
+      losses = bilm.sampled_loss(batch, training=True)
+      loss = 0.5 * (losses["forward"] + losses["backward"]) / replicas
+    grads = tape.gradient(loss, bilm.trainable_variables)
+    optimizer.apply_gradients(zip(grads, bilm.trainable_variables))
+    return losses["forward"], losses["backward"]
+
+  @tf.function(reduce_retracing=True)
+  def train_step(batch):
+    fwd, bwd = strategy.run(replica_step, args=(batch,))
+    mean = lambda x: strategy.reduce(tf.distribute.ReduceOp.MEAN, x, axis=None)
+    return mean(fwd), mean(bwd)
+
+  return train_step
+
+
 def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiLMConfig,
                train_config: BiLMTrainConfig, vocabs=None, tokens_per_epoch: int = 0,
                strategy: Optional[tf.distribute.Strategy] = None, overwrite: bool = False,
@@ -124,19 +150,7 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
   replicas = strategy.num_replicas_in_sync
   per_replica_tokens = max(train_config.max_tokens_per_line, train_config.batch_tokens // replicas)
 
-  def replica_step(batch):
-    with tf.GradientTape() as tape:
-      losses = bilm.sampled_loss(batch, training=True)
-      loss = 0.5 * (losses["forward"] + losses["backward"]) / replicas
-    grads = tape.gradient(loss, bilm.trainable_variables)
-    optimizer.apply_gradients(zip(grads, bilm.trainable_variables))
-    return losses["forward"], losses["backward"]
-
-  @tf.function(reduce_retracing=True)
-  def train_step(batch):
-    fwd, bwd = strategy.run(replica_step, args=(batch,))
-    mean = lambda x: strategy.reduce(tf.distribute.ReduceOp.MEAN, x, axis=None)
-    return mean(fwd), mean(bwd)
+  train_step = make_train_step(bilm, optimizer, strategy)
 
   writers = {k: tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard", k))
              for k in ("train", "valid")}

@@ -5,6 +5,7 @@
 
 Uses the vocabularies of an existing BiLM run directory and batches streamed from its shards.
 """
+import glob
 import time
 
 from absl import app, flags, logging
@@ -39,7 +40,8 @@ def main(argv):
                  r["train_tokens_per_sec"])
     rows.append(r)
   result = {"rows": rows, "vocabulary_size": len(words),
-            "provenance": provenance.record([], seed=0, started=started)}
+            "provenance": provenance.record(sorted(glob.glob(FLAGS.train_shards)), seed=0,
+                                            started=started)}
   if FLAGS.out:
     files.write_json_atomic(FLAGS.out, result)
 
