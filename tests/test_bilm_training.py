@@ -37,7 +37,7 @@ vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(pattern), max_words=500
 history = bilm_training.train_bilm(
     pattern, os.path.join(shards, "valid-*"), run_dir, config,
     BiLMTrainConfig(learning_rate=0.01, batch_tokens=794, epochs=2, shuffle_buffer=101),
-    vocabs=vocabs, strategy=strategy)
+    vocabs=vocabs, strategy=strategy).history
 print("REPLICAS", strategy.num_replicas_in_sync)
 print("HISTORY " + json.dumps(history))
 """
@@ -83,7 +83,7 @@ class BiLMTrainingTest(tf.test.TestCase):
     vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(train_pattern), max_words=500)
     run_dir = os.path.join(self.get_temp_dir(), "bilm")
     history = bilm_training.train_bilm(train_pattern, os.path.join(shards, "valid-*"), run_dir,
-                                       CONFIG, TRAIN, vocabs=vocabs)
+                                       CONFIG, TRAIN, vocabs=vocabs).history
     self.assertLen(history, 3)
     for d in ("forward", "backward"):
       ppl = [h[f"valid_perplexity_{d}"] for h in history]
@@ -92,7 +92,7 @@ class BiLMTrainingTest(tf.test.TestCase):
     with open(os.path.join(run_dir, "bilm_config.json")) as f:
       self.assertEqual(json.load(f)["encoder"]["word_vocab_size"], 500)
     again = bilm_training.train_bilm(train_pattern, os.path.join(shards, "valid-*"), run_dir,
-                                     CONFIG, TRAIN, vocabs=vocabs)
+                                     CONFIG, TRAIN, vocabs=vocabs).history
     self.assertEqual(again, history)
 
   def test_max_steps_stops_mid_epoch_and_resumes(self):
@@ -102,10 +102,10 @@ class BiLMTrainingTest(tf.test.TestCase):
     run_dir = os.path.join(self.get_temp_dir(), "b")
     args = (pattern, os.path.join(shards, "valid-*"), run_dir, CONFIG,
             BiLMTrainConfig(batch_tokens=397, epochs=1, shuffle_buffer=101))
-    first = bilm_training.train_bilm(*args, vocabs=vocabs, max_steps=3)
+    first = bilm_training.train_bilm(*args, vocabs=vocabs, max_steps=3).history
     self.assertTrue(first[-1]["stopped_at_max_steps"])
     self.assertEqual(first[-1]["step"], 3)
-    rest = bilm_training.train_bilm(*args, vocabs=vocabs)
+    rest = bilm_training.train_bilm(*args, vocabs=vocabs).history
     self.assertLen(rest, 1)
     self.assertNotIn("stopped_at_max_steps", rest[0])
     self.assertGreater(rest[0]["step"], 3)

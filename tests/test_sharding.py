@@ -5,7 +5,7 @@ import os
 
 import tensorflow as tf
 
-from tf_bilm_ner.data import sharding
+from tf_bilm_ner.data import sharding, tokenizer
 
 
 class ShardingTest(tf.test.TestCase):
@@ -53,6 +53,26 @@ class ShardingTest(tf.test.TestCase):
     again = os.path.join(self.get_temp_dir(), "again")
     sharding.shard_corpus(self._inputs(), again, 3, 0.1, 5, 4, 10)
     self.assertEqual(self._read(again), lines)
+
+  def test_raw_text_is_split_and_tokenised_like_inference(self):
+    d = self.get_temp_dir()
+    raw = os.path.join(d, "abstracts.txt")
+    docs = ["IL-2-induced apoptosis (e.g. in E. coli) rose 2.5-fold. BRCA1 was mutated.",
+            "", "Fig. 2 shows p53. Done."]
+    with open(raw, "w", encoding="utf-8") as f:
+      f.write("\n".join(docs) + "\n")
+    out = os.path.join(d, "raw_shards")
+    manifest = sharding.shard_corpus([raw], out, num_shards=2, valid_fraction=0.0, seed=1,
+                                     tokenize=True)
+    want = [" ".join(t.text for t in s) for doc in docs
+            for s in tokenizer.tokenize_sentences(doc)]
+    self.assertEqual(want[0], "IL - 2 - induced apoptosis ( e . g . in E . coli ) rose 2 . 5 - "
+                              "fold .")
+    self.assertCountEqual([x for ls in self._read(out).values() for x in ls], want)
+    self.assertLen(want, 4)
+    self.assertEqual(manifest["stats"]["sentences_split"], 4)
+    self.assertEqual(manifest["stats"]["blank_lines_skipped"], 1)
+    self.assertTrue(manifest["tokenize"])
 
   def test_errors(self):
     d = self.get_temp_dir()

@@ -16,12 +16,13 @@ import dataclasses
 import math
 import os
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tf_bilm_ner import distribute
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig
 from tf_bilm_ner.data import corpus
@@ -95,41 +96,99 @@ def make_train_step(bilm: BiLM, optimizer: tf.keras.optimizers.Optimizer,
   return train_step
 
 
+@dataclasses.dataclass
+class Pretrained:
+  """What `train_bilm` returns: one row per finished epoch, and the trained model."""
+  history: List[dict]
+  model: BiLM
+
+
+def _prepare(run_dir: str, config: BiLMConfig, train_config: BiLMTrainConfig, vocabs,
+             overwrite: bool, strategy: tf.distribute.Strategy):
+  """Sets up (chief) or reads (other workers) the run directory.
+
+  Returns:
+    (config, words, chars, resuming).
+
+  Only the chief writes. Another worker uses the saved vocabularies and config if
+  the chief's checkpoint exists, else the `vocabs` it was given (built from the
+  same shards with the same seed); `train_bilm` then checks that all agree.
+  """
+  if distribute.is_chief(strategy):
+    names = {"bilm_config.json": config, "bilm_train_config.json": train_config}
+    resuming = run_dir_lib.prepare(run_dir, names, overwrite,
+                                   outputs=("ckpt", "vocab", "tensorboard", "history.jsonl"))
+  else:
+    resuming = tf.train.latest_checkpoint(os.path.join(run_dir, "ckpt")) is not None
+  if resuming:
+    words, chars = load_vocabs(run_dir)
+    return BiLMConfig.load(os.path.join(run_dir, "bilm_config.json")), words, chars, True
+  if vocabs is None:
+    raise corpus.CorpusError(f"{run_dir}: no run to resume and no vocabularies given")
+  words, chars = vocabs
+  config = dataclasses.replace(config, encoder=dataclasses.replace(
+      config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
+  if distribute.is_chief(strategy):
+    os.makedirs(os.path.join(run_dir, "vocab"), exist_ok=True)
+    words.save(os.path.join(run_dir, "vocab", "words.txt"))
+    chars.save(os.path.join(run_dir, "vocab", "chars.txt"))
+    config.save(os.path.join(run_dir, "bilm_config.json"))
+    train_config.save(os.path.join(run_dir, "bilm_train_config.json"))
+  return config, words, chars, False
+
+
+def _epoch_data(strategy, train_pattern, featurizer, train_config, per_replica_tokens, seed,
+                skip, steps_per_epoch):
+  """This epoch's distributed batches, from batch `skip` on."""
+  def make(ctx):
+    ds = corpus.lm_dataset(train_pattern, featurizer, per_replica_tokens, seed,
+                           shuffle_buffer=train_config.shuffle_buffer,
+                           max_tokens_per_line=train_config.max_tokens_per_line,
+                           input_context=ctx)
+    if steps_per_epoch:  # every worker takes the same number of steps, cycling its files
+      ds = ds.repeat().take(steps_per_epoch)
+    return ds.skip(skip)
+  return strategy.distribute_datasets_from_function(make)
+
+
 def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiLMConfig,
                train_config: BiLMTrainConfig, vocabs=None, tokens_per_epoch: int = 0,
                strategy: Optional[tf.distribute.Strategy] = None, overwrite: bool = False,
-               checkpoint_every_secs: float = 300.0, max_steps: int = 0) -> list:
-  """Pretrains (or resumes) a BiLM; returns the history rows (one per epoch).
+               checkpoint_every_secs: float = 300.0, max_steps: int = 0,
+               steps_per_epoch: int = 0) -> Pretrained:
+  """Pretrains (or resumes) a BiLM.
 
   Args:
     train_pattern, valid_pattern: globs of shards (tools/shard_corpus.py).
-    run_dir: see the module docstring.
+    run_dir: see the module docstring. With several workers it must be one
+      directory all of them see (a shared file system); only the chief writes it.
     config: sizes; vocabulary sizes are filled in here.
     train_config: optimisation.
     vocabs: (words, chars) from `lm_vocab.build_lm_vocabularies`; ignored on resume.
     tokens_per_epoch: for the ETA (the shard manifest has it); 0 if unknown.
     strategy: a tf.distribute strategy; the default one if None.
     overwrite: replace a run with another config in `run_dir`.
-    checkpoint_every_secs: also checkpoint mid-epoch this often.
+    checkpoint_every_secs: also checkpoint mid-epoch this often (the chief's clock
+      decides for all workers).
     max_steps: if > 0, stop once the optimiser has taken this many steps (checkpointed
       mid-epoch, so rerunning with a larger limit or none continues from there).
+    steps_per_epoch: 0: an epoch is one pass over the training shards. N: an epoch
+      is N steps, each worker cycling over its share of the files; required with
+      several workers, whose shares differ in size (uneven steps would hang the
+      all-reduce).
+  Returns:
+    `Pretrained`: the history rows (one per epoch) and the model.
+  Raises:
+    corpus.CorpusError: no data, or workers that disagree on vocabulary or config.
   """
   strategy = strategy or tf.distribute.get_strategy()
-  names = {"bilm_config.json": config, "bilm_train_config.json": train_config}
-  resuming = run_dir_lib.prepare(run_dir, names, overwrite,
-                                 outputs=("ckpt", "vocab", "tensorboard", "history.jsonl"))
-  if resuming:
-    words, chars = load_vocabs(run_dir)
-    config = BiLMConfig.load(os.path.join(run_dir, "bilm_config.json"))
-  else:
-    words, chars = vocabs
-    config = dataclasses.replace(config, encoder=dataclasses.replace(
-        config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
-    os.makedirs(os.path.join(run_dir, "vocab"), exist_ok=True)
-    words.save(os.path.join(run_dir, "vocab", "words.txt"))
-    chars.save(os.path.join(run_dir, "vocab", "chars.txt"))
-    config.save(os.path.join(run_dir, "bilm_config.json"))
-    train_config.save(os.path.join(run_dir, "bilm_train_config.json"))
+  workers, chief = distribute.num_workers(strategy), distribute.is_chief(strategy)
+  if workers > 1 and not steps_per_epoch:
+    raise corpus.CorpusError(f"{workers} workers need a fixed steps_per_epoch")
+  config, words, chars, resuming = _prepare(run_dir, config, train_config, vocabs, overwrite, strategy)
+  if not distribute.all_agree(strategy, "\n".join(words.entries + chars.entries) + config.to_json()):
+    raise corpus.CorpusError("the workers' vocabularies or configs differ; build them from "
+                             "the same shards with the same seed, or resume from the chief's")
   tf.keras.utils.set_random_seed(train_config.seed)
   featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
   with strategy.scope():
@@ -142,32 +201,38 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
   batches_var = tf.Variable(0, trainable=False, name="batches_in_epoch")
   ckpt = tf.train.Checkpoint(model=bilm, optimizer=optimizer, epoch=epoch_var,
                              batches_in_epoch=batches_var)
-  manager = tf.train.CheckpointManager(ckpt, os.path.join(run_dir, "ckpt"), max_to_keep=2)
-  if resuming:
-    ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    logging.info("resumed from %s at epoch %d, batch %d", manager.latest_checkpoint,
-                 int(epoch_var), int(batches_var))
+  ckpt_dir = os.path.join(run_dir, "ckpt")
+  write_dir = distribute.scratch_dir(ckpt_dir, strategy)
+  manager = tf.train.CheckpointManager(ckpt, write_dir, max_to_keep=2)
+
+  def save():
+    manager.save()
+    if not chief:
+      tf.io.gfile.rmtree(write_dir)
+
+  latest = tf.train.latest_checkpoint(ckpt_dir) if resuming else None
+  if latest:
+    ckpt.restore(latest).assert_existing_objects_matched()
+    logging.info("resumed from %s at epoch %d, batch %d", latest, int(epoch_var),
+                 int(batches_var))
   replicas = strategy.num_replicas_in_sync
   per_replica_tokens = max(train_config.max_tokens_per_line, train_config.batch_tokens // replicas)
-
   train_step = make_train_step(bilm, optimizer, strategy)
 
   writers = {k: tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard", k))
-             for k in ("train", "valid")}
+             if chief else tf.summary.create_noop_writer() for k in ("train", "valid")}
   history = run_dir_lib.read_history(run_dir, int(epoch_var) - 1)
-  run_dir_lib.rewrite_history(run_dir, history)
-  progress = Progress(tokens_per_epoch, train_config.epochs - int(epoch_var))
-  logging.info("BiLM: %d words, %d chars, %d parameters, %d replica(s)", len(words), len(chars),
-               sum(int(np.prod(v.shape)) for v in bilm.trainable_variables), replicas)
+  if chief:
+    run_dir_lib.rewrite_history(run_dir, history)
+  progress = Progress(tokens_per_epoch // workers, train_config.epochs - int(epoch_var))
+  logging.info("BiLM: %d words, %d chars, %d parameters, %d replica(s) on %d worker(s)",
+               len(words), len(chars),
+               sum(int(np.prod(v.shape)) for v in bilm.trainable_variables), replicas, workers)
   for epoch in range(int(epoch_var), train_config.epochs):
     epoch_var.assign(epoch)
     skip = int(batches_var)
-    seed = train_config.seed * 1000 + epoch
-    data = strategy.distribute_datasets_from_function(lambda ctx, seed=seed, skip=skip: (
-        corpus.lm_dataset(train_pattern, featurizer, per_replica_tokens, seed,
-                          shuffle_buffer=train_config.shuffle_buffer,
-                          max_tokens_per_line=train_config.max_tokens_per_line,
-                          input_context=ctx).skip(skip)))
+    data = _epoch_data(strategy, train_pattern, featurizer, train_config, per_replica_tokens,
+                       train_config.seed * 1000 + epoch, skip, steps_per_epoch)
     t0, last_save, tokens, losses, stop = time.time(), time.time(), 0, [], False
     steps_before = int(optimizer.iterations.numpy()) - skip
     if max_steps and steps_before + skip >= max_steps:
@@ -179,43 +244,57 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
       tokens += n
       progress.update(n, epoch, int(i) + 1, losses[-1][0])
       stop = bool(max_steps) and steps_before + i + 1 >= max_steps  # no per-step variable read
-      if stop or time.time() - last_save > checkpoint_every_secs:
+      due = chief and time.time() - last_save > checkpoint_every_secs
+      if stop or distribute.any_worker(strategy, due):
         batches_var.assign(i + 1)
-        manager.save()
+        save()
         last_save = time.time()
       if stop:
         break
-    fwd_loss = float(np.mean([float(f) for f, _ in losses])) if losses else float("nan")
-    bwd_loss = float(np.mean([float(b) for _, b in losses])) if losses else float("nan")
-    train_secs = time.time() - t0
-    # Full-softmax logits are [tokens, vocabulary] floats: 1024 tokens x 50k words = 200 MB.
-    # (8192-token batches peaked at 5.4 GB RSS in the first full-corpus run.)
-    ppl = perplexity(bilm, corpus.lm_dataset(valid_pattern, featurizer, EVAL_BATCH_TOKENS, seed=0,
-                                             shuffle=False))
-    row = dict(epoch=epoch, step=int(optimizer.iterations.numpy()), tokens=tokens,
-               train_sampled_loss_forward=fwd_loss, train_sampled_loss_backward=bwd_loss,
-               valid_perplexity_forward=ppl["forward"], valid_perplexity_backward=ppl["backward"],
-               tokens_per_sec=tokens / max(train_secs, 1e-9), train_secs=train_secs)
-    with writers["train"].as_default(step=epoch):
-      tf.summary.scalar("sampled_loss/forward", fwd_loss)
-      tf.summary.scalar("sampled_loss/backward", bwd_loss)
-      tf.summary.scalar("tokens_per_sec", row["tokens_per_sec"])
-    with writers["valid"].as_default(step=epoch):
-      tf.summary.scalar("perplexity/forward", ppl["forward"])
-      tf.summary.scalar("perplexity/backward", ppl["backward"])
+    row = _epoch_row(bilm, epoch, optimizer, tokens, losses, time.time() - t0, valid_pattern,
+                     featurizer)
+    row["tokens"] = tokens  # this worker's
+    _summaries(writers, epoch, row)
     if stop:
       row["stopped_at_max_steps"] = True
-      logging.info("stopped at --max_steps=%d in epoch %d: valid perplexity forward %.1f "
-                   "backward %.1f", max_steps, epoch, ppl["forward"], ppl["backward"])
+      logging.info("stopped at max_steps=%d in epoch %d: valid perplexity forward %.1f "
+                   "backward %.1f", max_steps, epoch, row["valid_perplexity_forward"],
+                   row["valid_perplexity_backward"])
       history.append(row)  # not in history.jsonl: the epoch is not finished
       break
     epoch_var.assign(epoch + 1)
     batches_var.assign(0)
-    manager.save()
-    run_dir_lib.append_history(run_dir, row)
+    save()
+    if chief:
+      run_dir_lib.append_history(run_dir, row)
     history.append(row)
     logging.info("epoch %d: valid perplexity forward %.1f backward %.1f; %.0f tokens/s",
-                 epoch, ppl["forward"], ppl["backward"], row["tokens_per_sec"])
+                 epoch, row["valid_perplexity_forward"], row["valid_perplexity_backward"],
+                 row["tokens_per_sec"])
   for w in writers.values():
     w.flush()
-  return history
+  return Pretrained(history, bilm)
+
+
+def _epoch_row(bilm, epoch, optimizer, tokens, losses, train_secs, valid_pattern, featurizer):
+  """The history row of an epoch: train losses, full-softmax valid perplexity, speed."""
+  fwd_loss = float(np.mean([float(f) for f, _ in losses])) if losses else float("nan")
+  bwd_loss = float(np.mean([float(b) for _, b in losses])) if losses else float("nan")
+  # Full-softmax logits are [tokens, vocabulary] floats: 1024 tokens x 50k words = 200 MB.
+  # (8192-token batches peaked at 5.4 GB RSS in the first full-corpus run.)
+  ppl = perplexity(bilm, corpus.lm_dataset(valid_pattern, featurizer, EVAL_BATCH_TOKENS, seed=0,
+                                           shuffle=False))
+  return dict(epoch=epoch, step=int(optimizer.iterations.numpy()), tokens=tokens,
+              train_sampled_loss_forward=fwd_loss, train_sampled_loss_backward=bwd_loss,
+              valid_perplexity_forward=ppl["forward"], valid_perplexity_backward=ppl["backward"],
+              tokens_per_sec=tokens / max(train_secs, 1e-9), train_secs=train_secs)
+
+
+def _summaries(writers, epoch, row):
+  with writers["train"].as_default(step=epoch):
+    tf.summary.scalar("sampled_loss/forward", row["train_sampled_loss_forward"])
+    tf.summary.scalar("sampled_loss/backward", row["train_sampled_loss_backward"])
+    tf.summary.scalar("tokens_per_sec", row["tokens_per_sec"])
+  with writers["valid"].as_default(step=epoch):
+    tf.summary.scalar("perplexity/forward", row["valid_perplexity_forward"])
+    tf.summary.scalar("perplexity/backward", row["valid_perplexity_backward"])

@@ -121,6 +121,7 @@ class TrainConfig(_Config):
   seed: int = 1
   train_fraction: float = 1.0     # deterministic subset of train sentences
   max_tokens_per_sentence: int = 256
+  init_from_bilm: str = ""        # a BiLM directory or checkpoint prefix; "" = random init
 
   def validate(self) -> None:
     super().validate()

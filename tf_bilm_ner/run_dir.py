@@ -8,6 +8,8 @@
     best/                the checkpoint with the best devel F1: evaluate and export this
     tensorboard/         train/ and devel/ summaries
     history.jsonl        one JSON line per epoch: loss, devel P/R/F1, tokens/s, wall time
+    transfer.json        with --init_from_bilm: what was mapped from which BiLM checkpoint
+    eval/                scores.json and predictions written by tools/train_tagger.py
 """
 import dataclasses
 import json
@@ -73,7 +75,8 @@ def requested(config_dict: dict) -> dict:
 
 
 def prepare(run_dir: str, configs: Dict[str, Any], overwrite: bool,
-            outputs: Sequence[str] = ("ckpt", "best", "vocab", "tensorboard", "history.jsonl")
+            outputs: Sequence[str] = ("ckpt", "best", "vocab", "tensorboard", "history.jsonl",
+                                     "transfer.json", "eval")
             ) -> bool:
   """Checks a run directory. Returns True if it holds a run to resume.
 

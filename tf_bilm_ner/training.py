@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tf_bilm_ner import files, transfer
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import TaggerConfig, TrainConfig
 from tf_bilm_ner.data import vocab as vocab_lib
@@ -93,7 +94,9 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
     train_config: optimisation and stopping.
     overwrite: replace a run with another config in `run_dir`.
     checkpoint_every_secs: also checkpoint mid-epoch this often.
-    vocabs: vocabularies to use instead of building them from `train`.
+    vocabs: vocabularies to use instead of building them from `train`. When
+      `train_config.init_from_bilm` is set and `vocabs` is None, the built word and
+      character vocabularies are extended with the BiLM's (see `transfer.extend`).
   Returns:
     A TrainResult; `<run_dir>/best` holds the best checkpoint.
   """
@@ -104,6 +107,10 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
   set_seed(train_config.seed)
   train = split_long(subset(train, train_config.train_fraction, train_config.seed),
                      train_config.max_tokens_per_sentence)
+  source = None
+  if train_config.init_from_bilm and not resuming:
+    source = transfer.load_source(train_config.init_from_bilm)
+    transfer.check_sizes(tagger_config.encoder, source)
   if resuming:
     vocabs = run_dir_lib.Vocabs.load(p["vocab"])
     tagger_config = TaggerConfig.load(p["tagger_config"])
@@ -111,6 +118,9 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
     if vocabs is None:
       vocabs = run_dir_lib.Vocabs(*vocab_lib.build_vocabularies(
           [s.tokens for s in train], [s.tags for s in train]))
+      if source:
+        vocabs.words = transfer.extend(vocabs.words, source.words)
+        vocabs.chars = transfer.extend(vocabs.chars, source.chars)
     tagger_config = dataclasses.replace(tagger_config, num_tags=len(vocabs.tags), encoder=
                                         dataclasses.replace(tagger_config.encoder,
                                                             word_vocab_size=len(vocabs.words),
@@ -125,6 +135,15 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
 
   tagger = Tagger(tagger_config)
   run_dir_lib.build_variables(tagger)
+  if source:  # before the first checkpoint; a resumed run restores the transferred weights
+    report = transfer.transfer(tagger.encoder, vocabs.words, vocabs.chars, source,
+                               left=[v.name for v in tagger.trainable_variables
+                                     if "encoder" not in v.name])
+    report.log()
+    files.write_json_atomic(os.path.join(run_dir, "transfer.json"), dict(
+        source=source.directory, checkpoint=source.checkpoint, rows=report.rows,
+        words_mapped=report.words_mapped, words_fresh=report.words_fresh,
+        chars_mapped=report.chars_mapped, chars_fresh=report.chars_fresh))
   featurizer = Featurizer(vocabs.words, vocabs.chars, tagger_config.encoder.max_chars_per_token)
   optimizer = tf.keras.optimizers.Adam(train_config.learning_rate,
                                        global_clipnorm=train_config.clip_norm)

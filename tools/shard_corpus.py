@@ -1,7 +1,9 @@
-"""Splits unlabeled text (one tokenised sentence per line) into shuffled shards.
+"""Splits unlabeled text (one tokenised sentence per line, or raw text) into shuffled shards.
 
   python tools/shard_corpus.py --inputs='../shared/data/unlabeled/*.txt' \
       --output_dir=runs/corpus --num_shards=16 --valid_fraction=0.01
+
+Raw text (PubMed abstracts, a document or paragraph per line): add --tokenize.
 
 Writes train-XXXXX-of-NNNNN.txt, valid-00000-of-00001.txt and manifest.json
 (inputs with sha256, counts of everything skipped, split or cut).
@@ -19,6 +21,8 @@ flags.DEFINE_float("valid_fraction", 0.01, "Fraction of lines held out for valid
 flags.DEFINE_integer("seed", 1, "Seed for assignment and shuffling.")
 flags.DEFINE_integer("max_tokens_per_line", 256, "Longer lines are split.")
 flags.DEFINE_integer("max_chars_per_token", 50, "Longer tokens are cut.")
+flags.DEFINE_bool("tokenize", False, "Inputs are raw text (a document or paragraph per line): "
+                  "split sentences and tokenise them as inference does on raw text.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
 
 
@@ -28,7 +32,8 @@ def main(argv):
   try:
     sharding.shard_corpus(FLAGS.inputs, FLAGS.output_dir, FLAGS.num_shards,
                           FLAGS.valid_fraction, FLAGS.seed, FLAGS.max_tokens_per_line,
-                          FLAGS.max_chars_per_token, FLAGS.overwrite)
+                          FLAGS.max_chars_per_token, FLAGS.overwrite,
+                          tokenize=FLAGS.tokenize)
   except sharding.CorpusError as err:
     raise app.UsageError(str(err)) from None
 

@@ -15,7 +15,7 @@ import time
 import tensorflow as tf
 from absl import app, flags, logging
 
-from tf_bilm_ner import bilm_training, files, provenance
+from tf_bilm_ner import bilm_training, distribute, files, provenance
 from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig, ConfigError, EncoderConfig
 from tf_bilm_ner.data import lm_vocab
 from tf_bilm_ner.data.sharding import CorpusError
@@ -45,6 +45,10 @@ flags.DEFINE_enum("distribution_strategy", "default", ["default", "mirrored", "m
 flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.")
 flags.DEFINE_integer("max_steps", 0, "Stop after this many optimiser steps in all (0: no limit); "
                      "rerun without it to continue.")
+flags.DEFINE_integer("steps_per_epoch", 0, "0: an epoch is one pass over the train shards. N: "
+                     "an epoch is N steps, each worker cycling its share of the files. "
+                     "multi_worker needs a fixed length and defaults to the manifest's "
+                     "train tokens / --batch_tokens.")
 flags.DEFINE_bool("overwrite", False, "Replace a run with a different config in --run_dir.")
 del e, t
 
@@ -73,6 +77,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
+  if FLAGS.steps_per_epoch < 0:
+    raise app.UsageError(f"--steps_per_epoch must be >= 0, got {FLAGS.steps_per_epoch}")
   train_pattern, valid_pattern = _patterns()
   strategy = _strategy()  # before any work: a bad TF_CONFIG should not cost a vocabulary build
   for flag, pattern in (("train", train_pattern), ("valid", valid_pattern)):
@@ -94,17 +100,30 @@ def main(argv):
                                    batch_tokens=FLAGS.batch_tokens, epochs=FLAGS.epochs,
                                    seed=FLAGS.seed)
     train_config.validate()
+    steps_per_epoch = FLAGS.steps_per_epoch
+    if distribute.num_workers(strategy) > 1 and not steps_per_epoch:
+      if not tokens:
+        raise app.UsageError("--distribution_strategy=multi_worker needs --steps_per_epoch "
+                             "(or --shards_dir with a manifest.json to derive it from)")
+      steps_per_epoch = -(-tokens // FLAGS.batch_tokens)
+      logging.info("multi_worker: an epoch is %d steps", steps_per_epoch)
     vocabs = None
-    if not os.path.exists(os.path.join(FLAGS.run_dir, "vocab", "words.txt")) or FLAGS.overwrite:
+    # Workers other than the chief build their own (identical, checked) copy: they never
+    # read a vocabulary the chief may be writing at that moment.
+    if (not distribute.is_chief(strategy) or FLAGS.overwrite
+        or not os.path.exists(os.path.join(FLAGS.run_dir, "vocab", "words.txt"))):
       logging.info("building vocabularies from %s", train_pattern)
       vocabs = lm_vocab.build_lm_vocabularies(sorted(glob.glob(train_pattern)), FLAGS.max_words,
                                               FLAGS.vocab_sample_lines, seed=FLAGS.seed)
     history = bilm_training.train_bilm(
         train_pattern, valid_pattern, FLAGS.run_dir, config, train_config, vocabs=vocabs,
         tokens_per_epoch=tokens, strategy=strategy, overwrite=FLAGS.overwrite,
-        checkpoint_every_secs=FLAGS.checkpoint_every_secs, max_steps=FLAGS.max_steps)
+        checkpoint_every_secs=FLAGS.checkpoint_every_secs, max_steps=FLAGS.max_steps,
+        steps_per_epoch=steps_per_epoch).history
   except (ConfigError, CorpusError, RunDirError) as err:
     raise app.UsageError(str(err)) from None
+  if not distribute.is_chief(strategy):
+    return
   inputs = []
   if FLAGS.shards_dir and os.path.exists(manifest):
     with open(manifest) as f:

@@ -12,7 +12,7 @@ import time
 
 from absl import app, flags, logging
 
-from tf_bilm_ner import files, provenance, training
+from tf_bilm_ner import files, provenance, training, transfer
 from tf_bilm_ner.config import ConfigError, EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data.conll import ConllFormatError, read_conll
 from tf_bilm_ner.prediction import evaluate_file
@@ -49,6 +49,10 @@ flags.DEFINE_integer("batch_tokens", t.batch_tokens, "Token budget per batch.")
 flags.DEFINE_float("learning_rate", t.learning_rate, "Adam learning rate.")
 flags.DEFINE_float("lr_decay", t.lr_decay, "Epoch e uses learning_rate / (1 + lr_decay * e).")
 flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
+flags.DEFINE_string("init_from_bilm", None, "Initialise the encoder from this pretrained BiLM "
+                    "(a train_bilm run dir, or a checkpoint prefix in its ckpt/). The size "
+                    "flags then default to the BiLM's; the word and character vocabularies "
+                    "are extended with the BiLM's.")
 flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.")
 del e, t
 
@@ -87,22 +91,26 @@ def main(argv):
     train_config = TrainConfig(
         learning_rate=FLAGS.learning_rate, lr_decay=FLAGS.lr_decay, clip_norm=FLAGS.clip_norm,
         batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
-        seed=FLAGS.seed, train_fraction=FLAGS.train_fraction)
+        seed=FLAGS.seed, train_fraction=FLAGS.train_fraction,
+        init_from_bilm=os.path.abspath(FLAGS.init_from_bilm) if FLAGS.init_from_bilm else "")
     train_config.validate()
     if FLAGS.tagger_config:
       tagger_config = TaggerConfig.load(FLAGS.tagger_config)
     else:
-      tagger_config = TaggerConfig(encoder=EncoderConfig(
-          word_dim=FLAGS.word_dim, char_dim=FLAGS.char_dim, char_filters=FLAGS.char_filters,
-          lstm_units=FLAGS.lstm_units, dropout=FLAGS.dropout,
-          word_dropout=FLAGS.word_dropout))
+      sizes = {n: FLAGS[n].value for n in SIZE_FLAGS}
+      if FLAGS.init_from_bilm:  # the BiLM's sizes, unless a size flag is given
+        bilm = transfer.load_source(FLAGS.init_from_bilm).config.encoder
+        sizes.update({n: getattr(bilm, n) for n in transfer.SHARED_SIZES
+                      if n in sizes and not FLAGS[n].present})
+      tagger_config = TaggerConfig(encoder=EncoderConfig(**sizes))
       tagger_config.encoder.validate()
     train, devel = read_conll(paths["train"]), read_conll(paths["devel"])
     test = read_conll(paths["test"]) if paths["test"] else None
     result = training.train_tagger(train, devel, FLAGS.run_dir, tagger_config, train_config,
                                    overwrite=FLAGS.overwrite,
                                    checkpoint_every_secs=FLAGS.checkpoint_every_secs)
-  except (ConfigError, ConllFormatError, RunDirError, training.TrainingDataError) as err:
+  except (ConfigError, ConllFormatError, RunDirError, training.TrainingDataError,
+          transfer.TransferError) as err:
     raise app.UsageError(str(err)) from None
   eval_dir = os.path.join(FLAGS.run_dir, "eval")
   os.makedirs(eval_dir, exist_ok=True)

@@ -1,7 +1,10 @@
 """Splitting unlabeled text into shuffled shards plus a held-out validation shard.
 
 Input: text files (plain, or gzip if the name ends in `.gz`), one tokenised
-sentence per line, tokens separated by whitespace. Memory stays bounded by
+sentence per line, tokens separated by whitespace; or, with `tokenize=True`,
+raw text (a document or paragraph per line) that is split into sentences and
+tokenised by `tokenizer.py`, the tokenizer inference uses on raw text, so
+pretraining text and tagged text are tokenised alike. Memory stays bounded by
 one shard whatever the corpus size: pass 1 streams every line to a random
 shard (seeded), pass 2 shuffles each shard in memory. Pick `num_shards` so a
 shard is a few hundred MB at most.
@@ -28,6 +31,7 @@ from typing import Dict, Iterator, List, Sequence, Tuple
 from absl import logging
 
 from tf_bilm_ner import provenance
+from tf_bilm_ner.data import tokenizer
 
 MAX_LOGGED_BAD_LINES = 5
 
@@ -47,6 +51,7 @@ class ShardStats:
   non_utf8_lines_skipped: int = 0
   long_lines_split: int = 0
   long_tokens_cut: int = 0
+  sentences_split: int = 0        # with tokenize: sentences found in the raw lines
 
 
 def expand_inputs(patterns: Sequence[str]) -> List[str]:
@@ -100,13 +105,27 @@ def clean_line(line: str, max_tokens: int, max_chars: int, stats: ShardStats) ->
   return [" ".join(tokens[i:i + max_tokens]) for i in range(0, len(tokens), max_tokens)]
 
 
+def _lines_out(line: str, tokenize: bool, max_tokens: int, max_chars: int,
+               stats: ShardStats) -> Iterator[str]:
+  if not tokenize:
+    yield from clean_line(line, max_tokens, max_chars, stats)
+    return
+  sentences = tokenizer.tokenize_sentences(line)
+  if not sentences:
+    stats.blank_lines_skipped += 1
+  for sentence in sentences:
+    stats.sentences_split += 1
+    yield from clean_line(" ".join(t.text for t in sentence), max_tokens, max_chars, stats)
+
+
 def shard_name(split: str, index: int, count: int) -> str:
   return f"{split}-{index:05d}-of-{count:05d}.txt"
 
 
 def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
                  valid_fraction: float, seed: int, max_tokens_per_line: int = 256,
-                 max_chars_per_token: int = 50, overwrite: bool = False) -> Dict:
+                 max_chars_per_token: int = 50, overwrite: bool = False,
+                 tokenize: bool = False) -> Dict:
   """Writes `train-*-of-N.txt`, `valid-00000-of-00001.txt` and `manifest.json`.
 
   Returns:
@@ -132,7 +151,7 @@ def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
     try:
       for path in files:
         for _, line in read_lines(path, stats):
-          for out in clean_line(line, max_tokens_per_line, max_chars_per_token, stats):
+          for out in _lines_out(line, tokenize, max_tokens_per_line, max_chars_per_token, stats):
             if rng.random() < valid_fraction:
               valid.write(out + "\n")
               stats.valid_lines += 1
@@ -156,7 +175,7 @@ def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
     manifest = {"inputs": [{"path": p, "sha256_prefix": provenance.sha256_prefix(p)} for p in files],
                 "num_shards": num_shards, "valid_fraction": valid_fraction, "seed": seed,
                 "max_tokens_per_line": max_tokens_per_line,
-                "max_chars_per_token": max_chars_per_token,
+                "max_chars_per_token": max_chars_per_token, "tokenize": tokenize,
                 "stats": dataclasses.asdict(stats)}
     with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
       json.dump(manifest, f, indent=2, sort_keys=True)

@@ -1,0 +1,173 @@
+"""Checkpoint surgery: BiLM encoder weights into a tagger, by variable and by vocabulary string."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from tests.test_bilm_training import _shards
+from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner import transfer
+from tf_bilm_ner.bilm_training import build_bilm
+from tf_bilm_ner.config import TaggerConfig
+from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.models.tagger import Tagger
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTDATA = os.path.join(ROOT, "tests", "testdata")
+SIZES = ["--word_dim=23", "--char_dim=7", "--char_filters=19", "--lstm_units=29"]
+ENC_NAMES = sorted(f"model/encoder/{k}" for k in transfer.ENCODER_VARIABLES)
+
+
+def _run(tool, *args):
+  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+  return subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), *args],
+                        capture_output=True, text=True, env=env, timeout=600)
+
+
+class TransferTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    # A BiLM written by another process: the train_bilm binary, a few steps.
+    cls.tmp = tf.compat.v1.test.get_temp_dir()
+    shards = _shards(os.path.join(cls.tmp, "corpus"))
+    cls.bilm_dir = os.path.join(cls.tmp, "bilm")
+    proc = _run("train_bilm.py", f"--shards_dir={shards}", f"--run_dir={cls.bilm_dir}",
+                "--max_words=400", "--num_sampled=31", "--batch_tokens=397", "--max_steps=3",
+                "--overwrite", *SIZES)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cls.source = transfer.load_source(cls.bilm_dir)
+    cls.reader = tf.train.load_checkpoint(cls.source.checkpoint)
+
+  def _tagger(self, words, chars, num_tags=3):
+    config = TaggerConfig(encoder=dataclasses_replace(
+        self.source.config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars),
+        dropout=0.5, word_dropout=0.1), num_tags=num_tags)
+    tagger = Tagger(config)
+    run_dir_lib.build_variables(tagger)
+    return tagger
+
+  def _bilm_value(self, name):
+    return self.reader.get_tensor(f"model/encoder/{name}{transfer.SUFFIX}")
+
+  def test_mapped_variables_equal_the_bilm_and_the_log_table_is_pinned(self):
+    src = self.source
+    tagger = self._tagger(vocab_lib.Vocabulary(list(src.words.entries[:2]) +
+                                               list(src.words.entries[4:])), src.chars)
+    before = {v.name: v.numpy() for v in tagger.trainable_variables}
+    report = transfer.transfer(tagger.encoder, vocab_lib.Vocabulary(
+        list(src.words.entries[:2]) + list(src.words.entries[4:])), src.chars, src,
+        left=["projection", "crf"])
+    for short, get in transfer.ENCODER_VARIABLES.items():
+      value = self._bilm_value(short)
+      if short == "word_embedding/embeddings":  # tagger lacks <s>, </s>: rows shift by 2
+        value = np.concatenate([value[:2], value[4:]])
+      self.assertAllEqual(get(tagger.encoder).numpy(), value, msg=short)
+    for v in tagger.trainable_variables:  # projection and CRF untouched
+      if "encoder" not in v.name:
+        self.assertAllEqual(v.numpy(), before[v.name])
+    self.assertEqual(sorted(n for n, s, _ in report.rows if s == "mapped"), ENC_NAMES)
+    skipped = {n for n, s, _ in report.rows if s == "skipped"}
+    # Adam's m and v for the 12 trainable variables (10 encoder + 2 softmax) are _variables/1-24.
+    self.assertEqual(skipped, {
+        "model/softmax_weights", "model/softmax_biases", "epoch", "batches_in_epoch",
+        "save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH", "optimizer/_iterations",
+        "optimizer/_learning_rate", *(f"optimizer/_variables/{i}" for i in range(1, 25))})
+    self.assertEqual([n for n, s, _ in report.rows if s == "left"], ["projection", "crf"])
+    self.assertEqual((report.words_mapped, report.words_fresh), (len(src.words) - 2, 0))
+
+  def test_reordered_and_missing_words_map_by_string(self):
+    src = self.source
+    rng = np.random.RandomState(0)
+    some = list(src.words.entries[4:])
+    rng.shuffle(some)
+    tagger_words = vocab_lib.Vocabulary(["<pad>", "<unk>"] + some[:50] + ["zzznever", "qqq"] +
+                                        some[50:80])
+    chars = vocab_lib.Vocabulary(["<pad>", "<unk>", "\u03b2", *reversed(src.chars.entries[2:])])
+    tagger = self._tagger(tagger_words, chars)
+    init_words = tagger.encoder.word_embedding.embeddings.numpy()
+    init_chars = tagger.encoder.char_cnn.embedding.embeddings.numpy()
+    report = transfer.transfer(tagger.encoder, tagger_words, chars, src)
+    words = tagger.encoder.word_embedding.embeddings.numpy()
+    bilm_words = self._bilm_value("word_embedding/embeddings")
+    for i, w in enumerate(tagger_words.entries):
+      if w in src.words:
+        self.assertAllEqual(words[i], bilm_words[src.words.id(w)], msg=w)
+      else:
+        self.assertAllEqual(words[i], init_words[i], msg=w)  # fresh row kept
+    self.assertEqual((report.words_mapped, report.words_fresh), (82, 2))
+    got_chars = tagger.encoder.char_cnn.embedding.embeddings.numpy()
+    bilm_chars = self._bilm_value("char_cnn/embedding/embeddings")
+    self.assertAllEqual(got_chars[2], init_chars[2])  # a character the BiLM never saw
+    for i, c in enumerate(chars.entries):
+      if c in src.chars:
+        self.assertAllEqual(got_chars[i], bilm_chars[src.chars.id(c)], msg=c)
+    self.assertEqual(report.chars_fresh, 1)
+
+  def test_extend_appends_bilm_entries(self):
+    mine = vocab_lib.Vocabulary(["<pad>", "<unk>", "tumour", "zzznever"])
+    ext = transfer.extend(mine, self.source.words)
+    self.assertEqual(ext.entries[:4], mine.entries)
+    self.assertNotIn("<s>", ext.entries)
+    self.assertEqual(len(ext), 4 + sum(1 for w in self.source.words.entries[4:]
+                                       if w not in ("tumour", "zzznever")))
+
+  def test_errors(self):
+    src = self.source
+    wrong = Tagger(TaggerConfig(encoder=dataclasses_replace(
+        src.config.encoder, lstm_units=30), num_tags=3))
+    run_dir_lib.build_variables(wrong)
+    with self.assertRaisesRegex(transfer.TransferError, "lstm_units: tagger 30, BiLM 29"):
+      transfer.transfer(wrong.encoder, src.words, src.chars, src)
+    # A tagger checkpoint is not a BiLM checkpoint.
+    tagger = self._tagger(src.words, src.chars)
+    path = tf.train.Checkpoint(model=tagger).write(os.path.join(self.get_temp_dir(), "t"))
+    with self.assertRaisesRegex(transfer.TransferError, "unexpected variable model/crf"):
+      transfer.transfer(tagger.encoder, src.words, src.chars,
+                        dataclasses_replace(src, checkpoint=path))
+    # A truncated BiLM checkpoint (a copy of the real one, data file cut short).
+    copy = os.path.join(self.get_temp_dir(), "cut")
+    os.makedirs(copy, exist_ok=True)
+    for f in tf.io.gfile.glob(src.checkpoint + ".*"):
+      tf.io.gfile.copy(f, os.path.join(copy, os.path.basename(f)), overwrite=True)
+    prefix = os.path.join(copy, os.path.basename(src.checkpoint))
+    with open(tf.io.gfile.glob(prefix + ".data-*")[0], "r+b") as f:
+      f.truncate(100)
+    with self.assertRaisesRegex(transfer.TransferError, "cut/ckpt-.*: unreadable checkpoint"):
+      transfer.transfer(tagger.encoder, src.words, src.chars,
+                        dataclasses_replace(src, checkpoint=prefix))
+    with self.assertRaisesRegex(transfer.TransferError, "no checkpoint found|not a usable"):
+      transfer.load_source(self.get_temp_dir())
+
+  def test_train_tagger_from_bilm(self):
+    run_dir = os.path.join(self.get_temp_dir(), "tagger")
+    train = os.path.join(TESTDATA, "ncbi_train_head.tsv")
+    args = [f"--run_dir={run_dir}", f"--train={train}", f"--devel={train}", "--notest_eval",
+            f"--init_from_bilm={self.bilm_dir}", "--max_epochs=1", "--batch_tokens=397"]
+    proc = _run("train_tagger.py", *args)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    with open(os.path.join(run_dir, "transfer.json")) as f:
+      report = json.load(f)
+    self.assertEqual(sorted(r[0] for r in report["rows"] if r[1] == "mapped"), ENC_NAMES)
+    with open(os.path.join(run_dir, "tagger_config.json")) as f:
+      enc = json.load(f)["encoder"]
+    self.assertEqual((enc["word_dim"], enc["lstm_units"]), (23, 29))  # the BiLM's sizes
+    self.assertGreaterEqual(enc["word_vocab_size"], len(self.source.words) - 2)
+    # Sizes that contradict the BiLM: one clear line.
+    proc = _run("train_tagger.py", *args[1:], f"--run_dir={run_dir}2", "--lstm_units=31")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("lstm_units: tagger 31, BiLM 29", proc.stderr)
+    self.assertNotIn("Traceback", proc.stderr)
+
+
+def dataclasses_replace(obj, **kw):
+  import dataclasses
+  return dataclasses.replace(obj, **kw)
+
+
+if __name__ == "__main__":
+  tf.test.main()
