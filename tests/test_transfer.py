@@ -10,7 +10,6 @@ import tensorflow as tf
 from tests.test_bilm_training import _shards
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner import transfer
-from tf_bilm_ner.bilm_training import build_bilm
 from tf_bilm_ner.config import TaggerConfig
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.models.tagger import Tagger
@@ -162,6 +161,28 @@ class TransferTest(tf.test.TestCase):
     self.assertNotEqual(proc.returncode, 0)
     self.assertIn("lstm_units: tagger 31, BiLM 29", proc.stderr)
     self.assertNotIn("Traceback", proc.stderr)
+
+  def test_transfer_checkpoint_binary(self):
+    out = os.path.join(self.get_temp_dir(), "init")
+    train = os.path.join(TESTDATA, "ncbi_train_head.tsv")
+    proc = _run("transfer_checkpoint.py", f"--bilm={self.source.checkpoint}", f"--train={train}",
+                f"--output_dir={out}")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("transfer mapped", proc.stderr)
+    config = TaggerConfig.load(os.path.join(out, "tagger_config.json"))
+    vocabs = run_dir_lib.Vocabs.load(os.path.join(out, "vocab"))
+    tagger = Tagger(config)
+    run_dir_lib.build_variables(tagger)
+    tf.train.Checkpoint(model=tagger).read(os.path.join(out, "init", "ckpt")).assert_consumed()
+    for short, get in transfer.ENCODER_VARIABLES.items():
+      if "embeddings" not in short:
+        self.assertAllEqual(get(tagger.encoder).numpy(), self._bilm_value(short))
+    w = vocabs.words.entries[5]
+    self.assertAllEqual(tagger.encoder.word_embedding.embeddings.numpy()[5],
+                        self._bilm_value("word_embedding/embeddings")[self.source.words.id(w)])
+    proc = _run("transfer_checkpoint.py", f"--bilm={self.source.checkpoint}",
+                f"--output_dir={out}")
+    self.assertIn("exists; pass --overwrite", proc.stderr)
 
 
 def dataclasses_replace(obj, **kw):

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tf_bilm_ner import files, transfer
+from tf_bilm_ner import transfer
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import TaggerConfig, TrainConfig
 from tf_bilm_ner.data import vocab as vocab_lib
@@ -140,10 +140,7 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
                                left=[v.name for v in tagger.trainable_variables
                                      if "encoder" not in v.name])
     report.log()
-    files.write_json_atomic(os.path.join(run_dir, "transfer.json"), dict(
-        source=source.directory, checkpoint=source.checkpoint, rows=report.rows,
-        words_mapped=report.words_mapped, words_fresh=report.words_fresh,
-        chars_mapped=report.chars_mapped, chars_fresh=report.chars_fresh))
+    report.save(os.path.join(run_dir, "transfer.json"), source)
   featurizer = Featurizer(vocabs.words, vocabs.chars, tagger_config.encoder.max_chars_per_token)
   optimizer = tf.keras.optimizers.Adam(train_config.learning_rate,
                                        global_clipnorm=train_config.clip_norm)

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tf_bilm_ner import files
 from tf_bilm_ner.config import BiLMConfig, ConfigError, EncoderConfig
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.lm_vocab import LM_RESERVED
@@ -72,6 +73,13 @@ class TransferReport:
   words_fresh: int = 0
   chars_mapped: int = 0
   chars_fresh: int = 0
+
+  def save(self, path: str, source: "BiLMSource") -> None:
+    """Writes the report and its source as JSON (atomically)."""
+    files.write_json_atomic(path, dict(
+        source=source.directory, checkpoint=source.checkpoint, rows=self.rows,
+        words_mapped=self.words_mapped, words_fresh=self.words_fresh,
+        chars_mapped=self.chars_mapped, chars_fresh=self.chars_fresh))
 
   def log(self) -> None:
     for name, status, detail in self.rows:
