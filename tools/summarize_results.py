@@ -3,8 +3,8 @@
   python tools/summarize_results.py --results_dir=results
 
 Each table lies between `<!-- BEGIN NAME -->` and `<!-- END NAME -->` markers:
-`tagger_random_init` and `tuning_ncbi_devel` (devel and test F1, mean ± std over
-seeds, from */*/seed*/scores.json) and `benchmark_tagger` (benchmark_tagger.json).
+one per results/SETTING/ directory holding */seed*/scores.json (devel and test F1,
+mean ± std over seeds) and `benchmark_tagger` (benchmark_tagger.json).
 """
 import json
 import os
@@ -32,9 +32,11 @@ def main(argv):
   with open(readme, encoding="utf-8") as f:
     text = f.read()
   runs = reporting.load_runs(FLAGS.results_dir)
-  for name in ("tagger_random_init", "tuning_ncbi_devel"):
-    if name in runs:
+  for name in sorted(runs):
+    if f"<!-- BEGIN {name} -->" in text:
       text = _replace(text, name, reporting.markdown_table({name: runs[name]}))
+    else:
+      logging.warning("results/%s has runs but README.md has no table for it", name)
   bench = os.path.join(FLAGS.results_dir, "benchmark_tagger.json")
   if os.path.exists(bench):
     with open(bench, encoding="utf-8") as f:
