@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from unittest import mock
 
 import tensorflow as tf
 
@@ -78,6 +79,7 @@ class BiLMTrainingTest(tf.test.TestCase):
       self.assertLess(history[1][f"valid_perplexity_{d}"], history[0][f"valid_perplexity_{d}"])
 
   def test_pretrain_and_resume(self):
+    self.enter_context(mock.patch.object(bilm_training, "SUMMARY_EVERY_STEPS", 2))
     shards = _shards(os.path.join(self.get_temp_dir(), "a"))
     train_pattern = os.path.join(shards, "train-*")
     vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(train_pattern), max_words=500)
@@ -94,6 +96,18 @@ class BiLMTrainingTest(tf.test.TestCase):
     again = bilm_training.train_bilm(train_pattern, os.path.join(shards, "valid-*"), run_dir,
                                      CONFIG, TRAIN, vocabs=vocabs).history
     self.assertEqual(again, history)
+    tags = {}
+    for name in ("train", "valid"):
+      for f in tf.io.gfile.glob(os.path.join(run_dir, "tensorboard", name, "events*")):
+        for event in tf.compat.v1.train.summary_iterator(f):
+          for v in event.summary.value:
+            tags.setdefault(f"{name}/{v.tag}", []).append(event.step)
+    self.assertEqual(tags["valid/perplexity/forward"], [0, 1, 2])
+    self.assertEqual(tags["train/sampled_loss/backward"], [0, 1, 2])
+    steps = tags["train/steps/sampled_loss_forward"]
+    self.assertGreater(len(steps), 3)
+    self.assertEqual(steps, sorted(steps))
+    self.assertIn("train/steps/tokens_per_sec", tags)
 
   def test_max_steps_stops_mid_epoch_and_resumes(self):
     shards = _shards(os.path.join(self.get_temp_dir(), "b"), num_shards=2)

@@ -4,7 +4,9 @@ Run directory:
   bilm_config.json, bilm_train_config.json   how to rebuild and how it was trained
   vocab/words.txt, vocab/chars.txt           the LM vocabularies (transfer reads them)
   ckpt/                                      model, optimiser, epoch, batches done in it
-  tensorboard/train, tensorboard/valid       loss, tokens/s; perplexity per direction
+  tensorboard/train, tensorboard/valid       per epoch: sampled loss, tokens/s, full-softmax
+                                             perplexity per direction; every 100 steps:
+                                             sampled loss and tokens/s by step
   history.jsonl                              one JSON line per epoch
 
 Resume: each epoch's file order and line shuffle depend only on (seed, epoch),
@@ -33,6 +35,7 @@ from tf_bilm_ner.models.bilm import BiLM
 from tf_bilm_ner.training import Progress
 
 EVAL_BATCH_TOKENS = 1024
+SUMMARY_EVERY_STEPS = 100  # TensorBoard train curves by optimiser step, between epoch summaries
 LM_SIGNATURE = {
     "token_ids": tf.TensorSpec([None, None], tf.int32),
     "char_ids": tf.TensorSpec([None, None, None], tf.int32),
@@ -243,6 +246,11 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
       n = int(sum(int(tf.reduce_sum(x)) for x in lengths))
       tokens += n
       progress.update(n, epoch, int(i) + 1, losses[-1][0])
+      if (i + 1) % SUMMARY_EVERY_STEPS == 0:  # long runs: curves between epochs
+        with writers["train"].as_default(step=steps_before + i + 1):
+          tf.summary.scalar("steps/sampled_loss_forward", losses[-1][0])
+          tf.summary.scalar("steps/sampled_loss_backward", losses[-1][1])
+          tf.summary.scalar("steps/tokens_per_sec", tokens / max(time.time() - t0, 1e-9))
       stop = bool(max_steps) and steps_before + i + 1 >= max_steps  # no per-step variable read
       due = chief and time.time() - last_save > checkpoint_every_secs
       if stop or distribute.any_worker(strategy, due):
