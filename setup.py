@@ -27,6 +27,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "seqeval==1.2.2"],
+        # results plots (tools/summarize_results.py); 3.10+ needs numpy 2 on some platforms
+        "plots": ["matplotlib>=3.5,<3.10"],
     },
     entry_points={"console_scripts": [
         f"tf-bilm-{name.replace('_', '-')}=tf_bilm_ner_tools.{name}:run" for name in TOOLS]},

@@ -43,6 +43,26 @@ def main(argv):
       text = _replace(text, "benchmark_tagger", reporting.benchmark_table(json.load(f)))
   files.write_text_atomic(readme, text)
   logging.info("updated %s", readme)
+  _plots(runs)
+
+
+def _plots(runs) -> None:
+  """results/plots/<dataset>_{convergence,data_efficiency}.png, if matplotlib is installed."""
+  try:
+    from tf_bilm_ner import plots  # pylint: disable=import-outside-toplevel
+    plots._pyplot()  # pylint: disable=protected-access
+  except ImportError:
+    logging.warning("matplotlib not installed (pip install -e '.[plots]'): plots not made")
+    return
+  out = os.path.join(FLAGS.results_dir, "plots")
+  os.makedirs(out, exist_ok=True)
+  datasets = sorted({d for s in ("tagger_random_init", "tagger_bilm_init")
+                     for d in runs.get(s, {})})
+  for d in datasets:
+    for kind, fn in (("convergence", plots.convergence), ("data_efficiency", plots.data_efficiency)):
+      path = os.path.join(out, f"{d}_{kind}.png")
+      if fn(FLAGS.results_dir, d, path):
+        logging.info("wrote %s", path)
 
 
 def run():

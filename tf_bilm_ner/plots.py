@@ -1,0 +1,118 @@
+"""PNG plots of stored results (matplotlib, an optional dependency: `pip install -e ".[plots]"`).
+
+Convergence: devel F1 per epoch, mean over seeds with min-max band, one line
+per initialisation, from results/<setting>/<dataset>/seed*/history.jsonl.
+Data efficiency: test F1 against the share of train sentences used, from
+results/data_efficiency_<init>/<dataset>_f<percent>/seed*/scores.json plus the
+full-data runs in results/tagger_<init>/<dataset>/.
+"""
+import glob
+import json
+import os
+import re
+import statistics
+from typing import Dict, List
+
+INITS = {"random_init": "random init", "bilm_init": "BiLM init"}
+
+
+def _histories(results_dir: str, setting: str, dataset: str) -> List[List[float]]:
+  out = []
+  for path in sorted(glob.glob(os.path.join(results_dir, setting, dataset, "seed*",
+                                            "history.jsonl"))):
+    with open(path, encoding="utf-8") as f:
+      out.append([json.loads(line)["devel_f1"] for line in f if line.strip()])
+  return out
+
+
+def _pyplot():
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  return plt
+
+
+def convergence(results_dir: str, dataset: str, out_png: str) -> bool:
+  """Devel F1 per epoch for both inits; False if there is nothing to plot."""
+  plt = _pyplot()
+  fig, ax = plt.subplots(figsize=(6, 4))
+  drawn = False
+  for init, label in INITS.items():
+    runs = _histories(results_dir, f"tagger_{init}", dataset)
+    if not runs:
+      continue
+    n = max(len(r) for r in runs)
+    epochs = list(range(1, n + 1))
+    # A run that stopped early keeps its last value, so the band does not collapse.
+    padded = [r + [r[-1]] * (n - len(r)) for r in runs]
+    mean = [statistics.mean(col) for col in zip(*padded)]
+    ax.plot(epochs, mean, label=f"{label} ({len(runs)} seeds)")
+    ax.fill_between(epochs, [min(c) for c in zip(*padded)], [max(c) for c in zip(*padded)],
+                    alpha=0.2)
+    drawn = True
+  if not drawn:
+    plt.close(fig)
+    return False
+  ax.set_xlabel("epoch")
+  ax.set_ylabel("devel F1")
+  ax.set_title(f"{dataset}: devel F1 per epoch (mean, min-max over seeds)")
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(out_png, dpi=120)
+  plt.close(fig)
+  return True
+
+
+def _test_f1(paths: List[str]) -> List[float]:
+  out = []
+  for p in paths:
+    with open(p, encoding="utf-8") as f:
+      scores = json.load(f)
+    if "test" in scores:
+      out.append(scores["test"]["micro"]["f1"])
+  return out
+
+
+def data_efficiency_points(results_dir: str, dataset: str) -> Dict[str, Dict[float, List[float]]]:
+  """{init: {percent of train: [test F1 per seed]}}."""
+  points: Dict[str, Dict[float, List[float]]] = {}
+  for init in INITS:
+    pattern = os.path.join(results_dir, f"data_efficiency_{init}", f"{dataset}_f*")
+    for d in glob.glob(pattern):
+      m = re.search(r"_f(\d+)$", d)
+      if m:
+        f1 = _test_f1(glob.glob(os.path.join(d, "seed*", "scores.json")))
+        if f1:
+          points.setdefault(init, {})[float(m.group(1))] = f1
+    full = _test_f1(glob.glob(os.path.join(results_dir, f"tagger_{init}", dataset, "seed*",
+                                           "scores.json")))
+    if full and init in points:
+      points[init][100.0] = full
+  return points
+
+
+def data_efficiency(results_dir: str, dataset: str, out_png: str) -> bool:
+  """Test F1 against the share of train used, both inits; False if nothing to plot."""
+  points = data_efficiency_points(results_dir, dataset)
+  if not points:
+    return False
+  plt = _pyplot()
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for init, by_pct in sorted(points.items()):
+    xs = sorted(by_pct)
+    means = [statistics.mean(by_pct[x]) for x in xs]
+    errs = [statistics.stdev(by_pct[x]) if len(by_pct[x]) > 1 else 0.0 for x in xs]
+    ax.errorbar(xs, means, yerr=errs, marker="o", capsize=3, label=INITS[init])
+  ax.set_xscale("log")
+  ax.set_xticks([10, 25, 50, 100])
+  ax.set_xticklabels(["10%", "25%", "50%", "100%"])
+  ax.set_xlabel("share of train sentences")
+  ax.set_ylabel("test F1")
+  ax.set_title(f"{dataset}: data efficiency (mean ± std over seeds)")
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(out_png, dpi=120)
+  plt.close(fig)
+  return True
