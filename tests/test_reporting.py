@@ -4,7 +4,7 @@ import os
 
 import tensorflow as tf
 
-from tf_bilm_ner import reporting
+from tf_bilm_ner import plots, reporting
 
 
 def _scores(seed, devel, test):
@@ -29,6 +29,21 @@ class ReportingTest(tf.test.TestCase):
     self.assertEqual(row, "| random_init | ncbi | 3 | 82.00 ± 2.00 | 84.00 ± 2.00 | 82.00 ± 2.00 | "
                           "83.00 ± 2.00 | 1: 81.00, 2: 83.00, 3: 85.00 | Chem 85.00, Dis 81.00 | "
                           "11, 12, 13 | 2.0 min |")
+
+  def test_data_efficiency_points(self):
+    root = self.get_temp_dir()
+    layout = {("data_efficiency_bilm_init", "ncbi_f10"): [70.0, 72.0],
+              ("data_efficiency_bilm_init", "ncbi_f50"): [80.0],
+              ("tagger_bilm_init", "ncbi"): [85.0, 86.0],
+              ("tagger_random_init", "ncbi"): [81.0]}  # no fractions: not a curve
+    for (setting, dataset), f1s in layout.items():
+      for seed, f1 in enumerate(f1s, start=1):
+        d = os.path.join(root, setting, dataset, f"seed{seed}")
+        os.makedirs(d)
+        with open(os.path.join(d, "scores.json"), "w") as f:
+          json.dump(_scores(seed, f1, f1), f)
+    self.assertEqual(plots.data_efficiency_points(root, "ncbi"),
+                     {"bilm_init": {10.0: [70.0, 72.0], 50.0: [80.0], 100.0: [85.0, 86.0]}})
 
 
 if __name__ == "__main__":
