@@ -122,11 +122,14 @@ class TrainConfig(_Config):
   train_fraction: float = 1.0     # deterministic subset of train sentences
   max_tokens_per_sentence: int = 256
   init_from_bilm: str = ""        # a BiLM directory or checkpoint prefix; "" = random init
+  encoder_lr_scale: float = 1.0   # the encoder learns at learning_rate * this (fine-tuning)
 
   def validate(self) -> None:
     super().validate()
     if not 0.0 < self.train_fraction <= 1.0:
       raise ConfigError(f"TrainConfig.train_fraction must be in (0, 1], got {self.train_fraction}")
+    if self.encoder_lr_scale < 0:
+      raise ConfigError(f"TrainConfig.encoder_lr_scale must be >= 0, got {self.encoder_lr_scale}")
     if self.lr_decay < 0:
       raise ConfigError(f"TrainConfig.lr_decay must be >= 0, got {self.lr_decay}")
     for name in ("learning_rate", "batch_tokens", "max_epochs", "max_tokens_per_sentence"):

@@ -69,14 +69,25 @@ class Progress:
 
 
 def make_train_step(tagger: Tagger, optimizer: tf.keras.optimizers.Optimizer,
-                    jit_compile: bool = False):
-  """One traced optimisation step for every batch shape: batch -> scalar loss."""
+                    jit_compile: bool = False, encoder_lr_scale: float = 1.0):
+  """One traced optimisation step for every batch shape: batch -> scalar loss.
+
+  With `encoder_lr_scale` != 1 each encoder update is scaled by it after the
+  optimiser step: for Adam (an update linear in the learning rate) exactly a
+  learning rate of learning_rate * encoder_lr_scale for the encoder, with one
+  optimiser and so one checkpoint layout.
+  """
+  scaled = tagger.encoder.trainable_variables if encoder_lr_scale != 1.0 else []
+
   @tf.function(input_signature=[TRAIN_SIGNATURE], jit_compile=jit_compile)
   def train_step(batch):
     with tf.GradientTape() as tape:
       loss = tagger.loss(batch, training=True)
     grads = tape.gradient(loss, tagger.trainable_variables)
+    before = [v.read_value() for v in scaled]  # copy-on-write: kept as read
     optimizer.apply_gradients(zip(grads, tagger.trainable_variables))
+    for v, old in zip(scaled, before):
+      v.assign(old + encoder_lr_scale * (v - old))
     return loss
   return train_step
 
@@ -158,7 +169,8 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
                  float(state["best_f1"]), int(state["best_epoch"]))
     run_dir_lib.rewrite_history(run_dir, run_dir_lib.read_history(run_dir, int(state["epoch"]) - 1))
 
-  train_step = make_train_step(tagger, optimizer)
+  train_step = make_train_step(tagger, optimizer,
+                               encoder_lr_scale=train_config.encoder_lr_scale)
   decode_fn = make_decode_fn(tagger)
   train_data = LabeledData(train, featurizer, vocabs.tags)
   devel_data = LabeledData(devel, featurizer, vocabs.tags, with_labels=False)

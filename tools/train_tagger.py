@@ -48,6 +48,9 @@ flags.DEFINE_integer("patience", t.patience, "Stop after this many epochs withou
 flags.DEFINE_integer("batch_tokens", t.batch_tokens, "Token budget per batch.")
 flags.DEFINE_float("learning_rate", t.learning_rate, "Adam learning rate.")
 flags.DEFINE_float("lr_decay", t.lr_decay, "Epoch e uses learning_rate / (1 + lr_decay * e).")
+flags.DEFINE_float("encoder_lr_scale", t.encoder_lr_scale, "The encoder (embeddings, CharCNN, "
+                   "LSTMs) learns at --learning_rate times this; below 1 keeps transferred "
+                   "weights closer to the BiLM's.")
 flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
 flags.DEFINE_string("init_from_bilm", None, "Initialise the encoder from this pretrained BiLM "
                     "(a train_bilm run dir, or a checkpoint prefix in its ckpt/). The size "
@@ -92,6 +95,7 @@ def main(argv):
         learning_rate=FLAGS.learning_rate, lr_decay=FLAGS.lr_decay, clip_norm=FLAGS.clip_norm,
         batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
         seed=FLAGS.seed, train_fraction=FLAGS.train_fraction,
+        encoder_lr_scale=FLAGS.encoder_lr_scale,
         init_from_bilm=os.path.abspath(FLAGS.init_from_bilm) if FLAGS.init_from_bilm else "")
     train_config.validate()
     if FLAGS.tagger_config:
