@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The paper's experiments for one dataset: random init vs BiLM init over seeds (test F1 and devel
+# F1 per epoch), then test F1 at fractions of the train sentences for both inits. Results land in
+# results/tagger_{random,bilm}_init/NAME/ and results/data_efficiency_{random,bilm}_init/NAME_fPCT/
+# (tools/run_taggers.sh), tables and plots via tools/summarize_results.py.
+#
+#   tools/run_transfer_experiments.sh NAME DATA_DIR BILM_DIR "SEEDS" "PERCENTS" SHIP [flags...]
+#   tools/run_transfer_experiments.sh ncbi_disease ../shared/data/NCBI-disease-IOB \
+#       runs/bilm/shared_10epoch "1 2 3" "10 25 50" yes
+#
+# SHIP=yes stores test predictions of the full-data runs (redistributable corpora only). PERCENTS
+# are below 100 (the full-data runs are the 100% points).
+# Every run directory is resumable: rerun the same command after a crash. Finished seeds are
+# skipped (their scores.json exists). Extra flags go to every train_tagger run of both inits.
+set -euo pipefail
+name=$1 data=$2 bilm=$3 seeds=$4 percents=$5 ship=$6
+shift 6
+here=$(dirname "$0")
+run() {  # GROUP NAME SEEDS SHIP [flags...]: the seeds whose scores are not stored yet
+  local group=$1 n=$2 todo="" keep=$4
+  for s in $3; do [ -f "results/$group/$n/seed$s/scores.json" ] || todo="$todo $s"; done
+  shift 4
+  if [ -n "$todo" ]; then "$here/run_taggers.sh" "$group" "$n" "$data" "$todo" "$keep" "$@"; fi
+}
+run tagger_random_init "$name" "$seeds" "$ship" "$@"
+run tagger_bilm_init "$name" "$seeds" "$ship" --init_from_bilm="$bilm" "$@"
+for pct in $percents; do
+  frac=$(printf '0.%02d' "$pct")
+  run data_efficiency_random_init "${name}_f$pct" "$seeds" no --train_fraction="$frac" "$@"
+  run data_efficiency_bilm_init "${name}_f$pct" "$seeds" no --train_fraction="$frac" \
+      --init_from_bilm="$bilm" "$@"
+done
