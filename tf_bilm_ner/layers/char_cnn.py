@@ -21,6 +21,9 @@ class CharCNN(tf.keras.layers.Layer):
 
   def call(self, char_ids: tf.Tensor) -> tf.Tensor:
     """char_ids: [batch, time, chars] int32 -> [batch, time, filters] float32."""
+    # At least one character column: a batch of empty tokens has none, and a
+    # convolution over zero positions gives no usable output.
+    char_ids = tf.pad(char_ids, [[0, 0], [0, 0], [0, tf.maximum(0, 1 - tf.shape(char_ids)[2])]])
     shape = tf.shape(char_ids)
     flat = tf.reshape(char_ids, [-1, shape[2]])                  # [batch*time, chars]
     x = tf.tanh(self.conv(self.embedding(flat)))                 # [batch*time, chars, filters]

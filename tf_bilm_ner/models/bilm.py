@@ -75,3 +75,7 @@ class BiLM(tf.keras.Model):
       out[name] = tf.reduce_sum(
           tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     return out
+
+  def get_config(self):
+    """The config as a dict (Keras asks for it when saving)."""
+    return {"config": self.config.to_dict()}

@@ -45,3 +45,7 @@ class Tagger(tf.keras.Model):
   def build_from_features(self, features: Dict[str, tf.Tensor]) -> None:
     """Creates all variables by running one batch."""
     self.decode(features)
+
+  def get_config(self):
+    """The config as a dict (Keras asks for it when saving)."""
+    return {"config": self.config.to_dict()}

@@ -1,0 +1,233 @@
+"""SavedModel export: round trip without tensorflow_addons, saved_model_cli, TF Serving REST bodies."""
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from tf_bilm_ner import export
+from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner.config import EncoderConfig, TaggerConfig
+from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.data.conll import Sentence, read_conll
+from tf_bilm_ner.data.labeled import Featurizer
+from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.prediction import predict_tags
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_DEVEL = read_conll(os.path.join(ROOT, "tests", "testdata", "ncbi_devel_head.tsv"))
+# 12 real sentences and 18 short prefixes of others (short enough to enumerate all taggings).
+SENTENCES = _DEVEL[:12] + [Sentence(s.tokens[:n], s.tags[:n], s.line)
+                           for s in _DEVEL[12:15] for n in range(1, 7)]
+
+LOAD_SCRIPT = """
+import sys
+sys.modules["tensorflow_addons"] = None  # importing it fails: serving must not need it
+import json
+import numpy as np
+import tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+fn = model.signatures["serving_default"]
+batch = json.load(open(sys.argv[2]))
+out = fn(tokens=tf.constant(batch["tokens"]), lengths=tf.constant(batch["lengths"], tf.int32))
+np.savez(sys.argv[3], **{k: v.numpy() for k, v in out.items()})
+print("TFA_LOADED", any(m.startswith("tensorflow_addons") for m in sys.modules
+                         if sys.modules[m] is not None))
+"""
+
+
+def _padded(sentences):
+  width = max(len(s.tokens) for s in sentences)
+  return {"tokens": [list(s.tokens) + [""] * (width - len(s.tokens)) for s in sentences],
+          "lengths": [len(s.tokens) for s in sentences]}
+
+
+def _brute_force(potentials, transitions, n):
+  """Marginals [n, K] and the best sequence's probability, by enumerating K**n sequences."""
+  k = potentials.shape[1]
+  scores = {}
+  for seq in itertools.product(range(k), repeat=n):
+    scores[seq] = sum(potentials[t, seq[t]] for t in range(n)) + sum(
+        transitions[seq[t - 1], seq[t]] for t in range(1, n))
+  log_z = np.logaddexp.reduce(list(scores.values()))
+  marginals = np.zeros((n, k))
+  for seq, s in scores.items():
+    for t in range(n):
+      marginals[t, seq[t]] += np.exp(s - log_z)
+  best = max(scores, key=scores.get)
+  return marginals, best, np.exp(scores[best] - log_z)
+
+
+class ExportTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    tmp = tf.compat.v1.test.get_temp_dir()
+    cls.run_dir = os.path.join(tmp, "run")
+    train = read_conll(os.path.join(ROOT, "tests", "testdata", "ncbi_train_head.tsv"))
+    vocabs = run_dir_lib.Vocabs(*vocab_lib.build_vocabularies([s.tokens for s in train],
+                                                              [s.tags for s in train]))
+    config = TaggerConfig(encoder=EncoderConfig(
+        word_vocab_size=len(vocabs.words), char_vocab_size=len(vocabs.chars), word_dim=11,
+        char_dim=5, char_filters=7, lstm_units=13, max_chars_per_token=9),
+        num_tags=len(vocabs.tags))
+    tf.keras.utils.set_random_seed(5)  # random weights: every tag gets predicted somewhere
+    tagger = Tagger(config)
+    run_dir_lib.build_variables(tagger)
+    tagger.crf.transitions.assign(tagger.crf.transitions * 3.0)
+    p = run_dir_lib.paths(cls.run_dir)
+    vocabs.save(p["vocab"])
+    config.save(p["tagger_config"])
+    tf.train.CheckpointManager(tf.train.Checkpoint(model=tagger), p["best"], 1).save()
+    cls.tagger, cls.vocabs = tagger, vocabs
+    cls.export_dir = os.path.join(tmp, "exports")
+    cls.path = export.export(cls.run_dir, cls.export_dir,
+                             export_config=export.ExportConfig(max_batch=31, max_tokens=77))
+
+  def test_layout(self):
+    self.assertEqual(self.path, os.path.join(self.export_dir, "1"))
+    self.assertCountEqual(os.listdir(os.path.join(self.path, "assets")),
+                          ["words.txt", "chars.txt", "tags.txt"])
+    with open(os.path.join(self.path, "assets.extra", "export_config.json")) as f:
+      self.assertEqual(json.load(f), {"max_batch": 31, "max_tokens": 77,
+                                      "max_chars_per_token": 9})
+    self.assertEqual(export.export(self.run_dir, self.export_dir),
+                     os.path.join(self.export_dir, "2"))  # next version
+    with self.assertRaisesRegex(FileExistsError, "versions are immutable"):
+      export.export(self.run_dir, self.export_dir, version=1)
+
+  def test_fresh_process_without_tfa_matches_the_eager_model(self):
+    tmp = self.get_temp_dir()
+    script, batch_file, out = (os.path.join(tmp, n) for n in ("load.py", "b.json", "o.npz"))
+    with open(script, "w") as f:
+      f.write(LOAD_SCRIPT)
+    batch = _padded(SENTENCES)
+    with open(batch_file, "w") as f:
+      json.dump(batch, f)
+    proc = subprocess.run([sys.executable, script, self.path, batch_file, out],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("TFA_LOADED False", proc.stdout)
+    got = dict(np.load(out, allow_pickle=True))  # our own file: string arrays
+    featurizer = Featurizer(self.vocabs.words, self.vocabs.chars, 9)
+    want = predict_tags(self.tagger, featurizer, self.vocabs.tags, SENTENCES)
+    self.assertGreater(len({t for s in want for t in s}), 1)
+    for i, s in enumerate(SENTENCES):
+      n = len(s.tokens)
+      self.assertEqual([t.decode() for t in got["tags"][i, :n]], want[i])
+      self.assertTrue(all(t == b"" for t in got["tags"][i, n:]))  # padding
+    # Confidences against brute force over all tag sequences, for the short sentences.
+    feats = featurizer(tf.constant(batch["tokens"]))
+    feats["lengths"] = tf.constant(batch["lengths"])
+    potentials = self.tagger(feats, training=False).numpy()
+    transitions = self.tagger.crf.transitions.numpy()
+    checked = 0
+    for i, n in enumerate(batch["lengths"]):
+      if n > 6:
+        continue
+      marginals, best, prob = _brute_force(potentials[i, :n], transitions, n)
+      self.assertEqual(list(got["tag_ids"][i, :n]), list(best))
+      self.assertAllClose(got["tag_confidence"][i, :n], marginals[np.arange(n), list(best)],
+                          atol=1e-5)
+      self.assertAllClose(got["confidence"][i], prob, atol=1e-5)
+      checked += 1
+    self.assertEqual(checked, 18)
+
+  def test_saved_model_cli(self):
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    show = subprocess.run([cli, "show", "--dir", self.path, "--all"], capture_output=True,
+                          text=True, timeout=300, env=env)
+    self.assertEqual(show.returncode, 0, show.stderr[-2000:])
+    for fragment in ("signature_def['serving_default']", "inputs['tokens']", "DT_STRING",
+                     "inputs['lengths']", "outputs['tags']", "outputs['confidence']"):
+      self.assertIn(fragment, show.stdout)
+    run = subprocess.run(
+        [cli, "run", "--dir", self.path, "--tag_set", "serve", "--signature_def",
+         "serving_default", "--input_exprs",
+         "tokens=[['BRCA1','mutations','cause','cancer','.']];lengths=[5]"],
+        capture_output=True, text=True, timeout=300, env=env)
+    self.assertEqual(run.returncode, 0, run.stderr[-2000:])
+    self.assertIn("Result for output key tags", run.stdout)
+    self.assertIn("Result for output key confidence", run.stdout)
+
+  def _rest(self, body, fn):
+    """A TF Serving REST body -> output tensors, mapped as TF Serving maps JSON.
+
+    Row form {"instances": [{name: value}, ...]}: each input is the instances' values
+    stacked on a new first axis. Columnar form {"inputs": {name: value}}: each value is
+    the whole tensor. Values take the signature's dtypes.
+    """
+    specs = fn.structured_input_signature[1]
+    if "instances" in body:
+      columns = {k: [inst[k] for inst in body["instances"]] for k in specs}
+    else:
+      columns = body["inputs"]
+    return fn(**{k: tf.constant(v, dtype=specs[k].dtype) for k, v in columns.items()})
+
+  def test_rest_bodies_row_and_columnar(self):
+    fn = tf.saved_model.load(self.path).signatures["serving_default"]
+    batch = _padded(SENTENCES[:5])
+    direct = fn(tokens=tf.constant(batch["tokens"]), lengths=tf.constant(batch["lengths"]))
+    rows = {"instances": [{"tokens": t, "lengths": n}
+                          for t, n in zip(batch["tokens"], batch["lengths"])]}
+    columnar = {"inputs": batch}
+    for body in (rows, columnar):
+      got = self._rest(json.loads(json.dumps(body)), fn)  # through JSON text, as sent
+      for k in direct:
+        self.assertAllEqual(got[k], direct[k])
+    # The response TF Serving would build in row form: one object per instance, DT_STRING
+    # as UTF-8 text.
+    text = lambda x: [text(y) for y in x] if isinstance(x, list) else (
+        x.decode("utf-8") if isinstance(x, bytes) else x)
+    predictions = [{k: text(v[i].numpy().tolist()) for k, v in direct.items()}
+                   for i in range(5)]
+    self.assertEqual(json.loads(json.dumps(predictions))[0]["tags"][0],
+                     direct["tags"][0, 0].numpy().decode())
+
+  def test_limits_give_clear_errors(self):
+    fn = tf.saved_model.load(self.path).signatures["serving_default"]
+    cases = [
+        (tf.fill([32, 2], "a"), tf.fill([32], 2), "max_batch=31"),
+        (tf.fill([1, 78], "a"), tf.constant([78]), "max_tokens=77"),
+        (tf.fill([2, 3], "a"), tf.constant([3, 4]), "larger than the number of token columns"),
+        (tf.fill([2, 3], "a"), tf.constant([3]), "one entry per row"),
+        (tf.fill([1, 3], "a"), tf.constant([-1]), "lengths must be >= 0"),
+    ]
+    for tokens, lengths, message in cases:
+      with self.assertRaisesRegex(tf.errors.InvalidArgumentError, message, msg=message):
+        fn(tokens=tokens, lengths=tf.cast(lengths, tf.int32))
+    out = fn(tokens=tf.fill([2, 4], ""), lengths=tf.constant([0, 0]))  # empty sentences
+    self.assertAllEqual(out["tags"], tf.fill([2, 4], ""))
+    self.assertAllEqual(out["confidence"], [1.0, 1.0])
+
+  def test_binary(self):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    tool = os.path.join(ROOT, "tools", "export_saved_model.py")
+    out = os.path.join(self.get_temp_dir(), "bin_exports")
+    proc = subprocess.run([sys.executable, tool, f"--run_dir={self.run_dir}",
+                           f"--export_dir={out}", "--version=7"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertTrue(os.path.exists(os.path.join(out, "7", "saved_model.pb")))
+    self.assertEqual([d for d in os.listdir(out)], ["7"])  # no temporary left behind
+    for args, message in (([f"--run_dir={self.run_dir}x", f"--export_dir={out}"],
+                           "run directory not found"),
+                          ([f"--run_dir={self.run_dir}", f"--export_dir={out}", "--version=7"],
+                           "versions are immutable"),
+                          ([f"--run_dir={self.run_dir}", f"--export_dir={out}",
+                            "--max_batch=0"], "max_batch must be positive")):
+      proc = subprocess.run([sys.executable, tool, *args], capture_output=True, text=True,
+                            timeout=300, env=env)
+      self.assertNotEqual(proc.returncode, 0)
+      self.assertIn(message, proc.stderr)
+      self.assertNotIn("Traceback", proc.stderr)
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,158 @@
+"""SavedModel export of a trained tagger, for TF Serving.
+
+Layout (TF Serving's): `<export_dir>/<version>/` with `saved_model.pb`,
+`variables/`, `assets/{words,chars,tags}.txt` (the lookup tables read them)
+and `assets.extra/{tagger_config.json,export_config.json}`.
+
+Signature `serving_default` (tokenised sentences):
+  inputs   tokens  [batch, time] tf.string, right-padded with ""
+           lengths [batch] tf.int32, real tokens per sentence
+  outputs  tags           [batch, time] tf.string ("" at padding)
+           tag_ids        [batch, time] tf.int32 (0 at padding)
+           tag_confidence [batch, time] tf.float32, CRF marginal probability of
+                          each predicted tag (0 at padding)
+           confidence     [batch] tf.float32, probability of the whole predicted
+                          tag sequence under the CRF, exp(best score - log Z)
+
+Limits (`ExportConfig`): at most `max_batch` sentences of at most
+`max_tokens` tokens; beyond them, and for lengths that do not fit `tokens`,
+the call fails with INVALID_ARGUMENT and a message naming the limit (TF
+Serving answers HTTP 400 with it). Sentences of length 0 are allowed and
+get no tags.
+
+The graph holds only core TensorFlow ops (tensorflow_addons' CRF functions
+are compositions of them), so serving needs no tensorflow_addons.
+"""
+import dataclasses
+import os
+import shutil
+from typing import Dict
+
+import tensorflow as tf
+
+from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner.config import ConfigError, _Config
+from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.models.tagger import Tagger
+
+TOKENS_SIGNATURE = {"tokens": tf.TensorSpec([None, None], tf.string, name="tokens"),
+                    "lengths": tf.TensorSpec([None], tf.int32, name="lengths")}
+
+
+@dataclasses.dataclass
+class ExportConfig(_Config):
+  """Serving limits, saved as assets.extra/export_config.json."""
+  max_batch: int = 1024           # sentences (or documents) per request
+  max_tokens: int = 512           # tokens per sentence
+  max_chars_per_token: int = 32   # as in training: longer tokens keep their first characters
+
+  def validate(self) -> None:
+    super().validate()
+    for name in ("max_batch", "max_tokens", "max_chars_per_token"):
+      if getattr(self, name) < 1:
+        raise ConfigError(f"ExportConfig.{name} must be positive, got {getattr(self, name)}")
+
+
+def _table(path: str, default: int) -> tf.lookup.StaticHashTable:
+  """string -> int64 line number, read from a vocabulary file (becomes a SavedModel asset)."""
+  init = tf.lookup.TextFileInitializer(
+      path, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+      tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER)
+  return tf.lookup.StaticHashTable(init, default_value=default)
+
+
+class TaggerModule(tf.Module):
+  """The exported module: vocabulary tables, the tagger, and the serving functions."""
+
+  def __init__(self, tagger: Tagger, vocab_dir: str, export_config: ExportConfig):
+    super().__init__(name="tagger_module")
+    self.tagger = tagger
+    self.limits = export_config
+    self.word_table = _table(os.path.join(vocab_dir, "words.txt"), vocab_lib.UNK_ID)
+    self.char_table = _table(os.path.join(vocab_dir, "chars.txt"), vocab_lib.UNK_ID)
+    self.tag_names = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
+        os.path.join(vocab_dir, "tags.txt"), tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
+        tf.string, tf.lookup.TextFileIndex.WHOLE_LINE), default_value="")
+
+  def features(self, tokens: tf.Tensor, lengths: tf.Tensor) -> Dict[str, tf.Tensor]:
+    """tokens [B, T] string, lengths [B] -> token_ids, char_ids, lengths (as in training)."""
+    real = tf.sequence_mask(lengths, tf.shape(tokens)[1])
+    token_ids = tf.cast(self.word_table.lookup(vocab_lib.normalize_words(tokens)), tf.int32)
+    token_ids = tf.where(real, token_ids, tf.zeros_like(token_ids))
+    chars = tf.strings.unicode_split(tokens, "UTF-8", errors="replace")
+    chars = chars[:, :, :self.limits.max_chars_per_token]
+    char_ids = tf.cast(tf.ragged.map_flat_values(self.char_table.lookup, chars), tf.int32)
+    shape = tf.shape(tokens, out_type=tf.int64)
+    char_ids = char_ids.to_tensor(default_value=0, shape=[shape[0], shape[1], -1])
+    char_ids = tf.where(real[:, :, None], char_ids, tf.zeros_like(char_ids))
+    return {"token_ids": token_ids, "char_ids": char_ids, "lengths": lengths}
+
+  def _check(self, tokens: tf.Tensor, lengths: tf.Tensor):
+    lim = self.limits
+    batch, time = tf.shape(tokens)[0], tf.shape(tokens)[1]
+    return [
+        tf.debugging.assert_equal(tf.shape(lengths)[0], batch, message=(
+            "lengths must have one entry per row of tokens")),
+        tf.debugging.assert_less_equal(batch, lim.max_batch, message=(
+            f"batch larger than max_batch={lim.max_batch} sentences; split the request")),
+        tf.debugging.assert_less_equal(time, lim.max_tokens, message=(
+            f"sentence longer than max_tokens={lim.max_tokens}; split it")),
+        tf.debugging.assert_non_negative(lengths, message="lengths must be >= 0"),
+        tf.debugging.assert_less_equal(lengths, time, message=(
+            "a length is larger than the number of token columns")),
+    ]
+
+  @tf.function(input_signature=[TOKENS_SIGNATURE["tokens"], TOKENS_SIGNATURE["lengths"]])
+  def tag_tokens(self, tokens, lengths):
+    """The `serving_default` signature (see the module docstring)."""
+    with tf.control_dependencies(self._check(tokens, lengths)):  # checks run before any use
+      tokens, lengths = tf.identity(tokens), tf.identity(lengths)
+    features = self.features(tokens, lengths)
+    potentials = self.tagger(features, training=False)
+    tag_ids, best = self.tagger.crf(potentials, lengths)
+    with tf.GradientTape() as tape:  # d log Z / d potentials = per-position tag marginals
+      tape.watch(potentials)
+      log_z = self.tagger.crf.log_norm(potentials, lengths)
+    marginals = tape.gradient(log_z, potentials)
+    real = tf.sequence_mask(lengths, tf.shape(tokens)[1])
+    tag_ids = tf.where(real, tag_ids, tf.zeros_like(tag_ids))
+    tag_conf = tf.gather(marginals, tag_ids, batch_dims=2)
+    tags = tf.where(real, self.tag_names.lookup(tf.cast(tag_ids, tf.int64)), "")
+    empty = tf.equal(lengths, 0)
+    return {"tags": tags, "tag_ids": tag_ids,
+            "tag_confidence": tf.where(real, tag_conf, 0.0),
+            "confidence": tf.where(empty, 1.0, tf.exp(best - log_z))}
+
+
+def export(run_dir: str, export_dir: str, version: int = 0, which: str = "best",
+           export_config: ExportConfig = ExportConfig()) -> str:
+  """Writes `<export_dir>/<version>/` from a run directory; returns that path.
+
+  version 0 means one more than the largest existing integer version (1 if none).
+  The version directory is written under a temporary name and renamed when
+  complete, so TF Serving (which polls `export_dir`) never sees a partial model.
+  """
+  tagger, _, vocabs, tagger_config = run_dir_lib.load_tagger(run_dir, which)
+  if not version:
+    existing = [int(d) for d in os.listdir(export_dir) if d.isdigit()] if os.path.isdir(
+        export_dir) else []
+    version = max(existing, default=0) + 1
+  final = os.path.join(export_dir, str(version))
+  if os.path.exists(final):
+    raise FileExistsError(f"{final} exists; TF Serving versions are immutable, pick another")
+  config = dataclasses.replace(export_config,
+                               max_chars_per_token=tagger_config.encoder.max_chars_per_token)
+  module = TaggerModule(tagger, run_dir_lib.paths(run_dir)["vocab"], config)
+  tmp = os.path.join(export_dir, f".tmp-{version}-{os.getpid()}")
+  shutil.rmtree(tmp, ignore_errors=True)
+  try:
+    tf.saved_model.save(module, tmp, signatures={
+        "serving_default": module.tag_tokens.get_concrete_function()})
+    extra = os.path.join(tmp, "assets.extra")
+    os.makedirs(extra, exist_ok=True)
+    tagger_config.save(os.path.join(extra, "tagger_config.json"))
+    config.save(os.path.join(extra, "export_config.json"))
+    os.replace(tmp, final)
+  finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+  return final

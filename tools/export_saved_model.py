@@ -1,0 +1,47 @@
+"""Exports a trained tagger as a SavedModel for TF Serving.
+
+  python tools/export_saved_model.py --run_dir=runs/ncbi_disease --export_dir=exports/ncbi
+
+Writes <export_dir>/<version>/ (the next integer version unless --version is
+given) with the vocabularies as assets and the configs in assets.extra/.
+Signatures and limits: tf_bilm_ner/export.py; serving commands: WORKSPACE.md.
+"""
+from absl import app, flags, logging
+
+from tf_bilm_ner import export
+from tf_bilm_ner.config import ConfigError
+from tf_bilm_ner.data.vocab import VocabularyError
+from tf_bilm_ner.run_dir import RunDirError
+
+FLAGS = flags.FLAGS
+_e = export.ExportConfig()
+flags.DEFINE_string("run_dir", None, "Run directory written by train_tagger.")
+flags.DEFINE_string("export_dir", None, "Model base directory that TF Serving watches.")
+flags.DEFINE_integer("version", 0, "Version number (0: one more than the largest existing).")
+flags.DEFINE_enum("checkpoint", "best", ["best", "ckpt"], "best devel F1, or the latest.")
+flags.DEFINE_integer("max_batch", _e.max_batch, "Largest batch a request may send.")
+flags.DEFINE_integer("max_tokens", _e.max_tokens, "Longest sentence, in tokens.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  if FLAGS.version < 0:
+    raise app.UsageError(f"--version must be >= 0, got {FLAGS.version}")
+  try:
+    limits = export.ExportConfig(max_batch=FLAGS.max_batch, max_tokens=FLAGS.max_tokens)
+    limits.validate()
+    path = export.export(FLAGS.run_dir, FLAGS.export_dir, FLAGS.version, FLAGS.checkpoint,
+                         limits)
+  except (ConfigError, RunDirError, VocabularyError, FileExistsError) as err:
+    raise app.UsageError(str(err)) from None
+  logging.info("exported %s", path)
+
+
+def run():
+  flags.mark_flags_as_required(["run_dir", "export_dir"])
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()
