@@ -8,9 +8,11 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from tf_bilm_ner import export
+from tests.test_tokenizer import detokenize
+from tf_bilm_ner import export, metrics
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import EncoderConfig, TaggerConfig
+from tf_bilm_ner.data import tokenizer
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence, read_conll
 from tf_bilm_ner.data.labeled import Featurizer
@@ -18,10 +20,16 @@ from tf_bilm_ner.models.tagger import Tagger
 from tf_bilm_ner.prediction import predict_tags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+def _docs(sentences, per_doc=8):
+  return [" ".join(detokenize(s.tokens) for s in sentences[g:g + per_doc])
+          for g in range(0, len(sentences), per_doc)]
+
+
 _DEVEL = read_conll(os.path.join(ROOT, "tests", "testdata", "ncbi_devel_head.tsv"))
 # 12 real sentences and 18 short prefixes of others (short enough to enumerate all taggings).
 SENTENCES = _DEVEL[:12] + [Sentence(s.tokens[:n], s.tags[:n], s.line)
                            for s in _DEVEL[12:15] for n in range(1, 7)]
+DOCS = _docs(_DEVEL)
 
 LOAD_SCRIPT = """
 import sys
@@ -33,7 +41,9 @@ model = tf.saved_model.load(sys.argv[1])
 fn = model.signatures["serving_default"]
 batch = json.load(open(sys.argv[2]))
 out = fn(tokens=tf.constant(batch["tokens"]), lengths=tf.constant(batch["lengths"], tf.int32))
-np.savez(sys.argv[3], **{k: v.numpy() for k, v in out.items()})
+text_out = model.signatures["tag_text"](text=tf.constant(batch["docs"]))
+np.savez(sys.argv[3], **{k: v.numpy() for k, v in out.items()},
+         **{"text_" + k: v.numpy() for k, v in text_out.items()})
 print("TFA_LOADED", any(m.startswith("tensorflow_addons") for m in sys.modules
                          if sys.modules[m] is not None))
 """
@@ -86,7 +96,8 @@ class ExportTest(tf.test.TestCase):
     cls.tagger, cls.vocabs = tagger, vocabs
     cls.export_dir = os.path.join(tmp, "exports")
     cls.path = export.export(cls.run_dir, cls.export_dir,
-                             export_config=export.ExportConfig(max_batch=31, max_tokens=77))
+                             export_config=export.ExportConfig(max_batch=31, max_tokens=77,
+                                                               max_text_chars=100_000))
 
   def test_layout(self):
     self.assertEqual(self.path, os.path.join(self.export_dir, "1"))
@@ -94,7 +105,7 @@ class ExportTest(tf.test.TestCase):
                           ["words.txt", "chars.txt", "tags.txt"])
     with open(os.path.join(self.path, "assets.extra", "export_config.json")) as f:
       self.assertEqual(json.load(f), {"max_batch": 31, "max_tokens": 77,
-                                      "max_chars_per_token": 9})
+                                      "max_chars_per_token": 9, "max_text_chars": 100_000})
     self.assertEqual(export.export(self.run_dir, self.export_dir),
                      os.path.join(self.export_dir, "2"))  # next version
     with self.assertRaisesRegex(FileExistsError, "versions are immutable"):
@@ -106,6 +117,7 @@ class ExportTest(tf.test.TestCase):
     with open(script, "w") as f:
       f.write(LOAD_SCRIPT)
     batch = _padded(SENTENCES)
+    batch["docs"] = DOCS[:3]
     with open(batch_file, "w") as f:
       json.dump(batch, f)
     proc = subprocess.run([sys.executable, script, self.path, batch_file, out],
@@ -137,6 +149,9 @@ class ExportTest(tf.test.TestCase):
       self.assertAllClose(got["confidence"][i], prob, atol=1e-5)
       checked += 1
     self.assertEqual(checked, 18)
+    in_process = tf.saved_model.load(self.path).signatures["tag_text"](text=tf.constant(DOCS[:3]))
+    for k, v in in_process.items():
+      self.assertAllEqual(got["text_" + k], v, msg=k)
 
   def test_saved_model_cli(self):
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
@@ -190,6 +205,33 @@ class ExportTest(tf.test.TestCase):
     self.assertEqual(json.loads(json.dumps(predictions))[0]["tags"][0],
                      direct["tags"][0, 0].numpy().decode())
 
+  def test_tag_text_spans_slice_the_text_and_match_the_python_pipeline(self):
+    model = tf.saved_model.load(self.path)
+    out = model.signatures["tag_text"](text=tf.constant(DOCS))
+    tokens_fn = model.signatures["serving_default"]
+    total = 0
+    for d, doc in enumerate(DOCS):
+      n = int(out["num_entities"][d])
+      got = [(out["entity_type"][d, i].numpy().decode(), int(out["entity_start"][d, i]),
+              int(out["entity_end"][d, i])) for i in range(n)]
+      for (typ, a, b), text in zip(got, out["entity_text"][d, :n].numpy()):
+        self.assertEqual(doc[a:b], text.decode())
+      # The same through Python: split and tokenise, tag tokens, chunk, map to offsets.
+      sentences = tokenizer.tokenize_sentences(doc)
+      self.assertEqual(int(out["num_sentences"][d]), len(sentences))
+      batch = _padded([Sentence([t.text for t in s], [], 0) for s in sentences])
+      tags = tokens_fn(tokens=tf.constant(batch["tokens"]),
+                       lengths=tf.constant(batch["lengths"]))["tags"].numpy()
+      want = []
+      for s, row in zip(sentences, tags):
+        for typ, a, b in metrics.chunks([t.decode() for t in row[:len(s)]]):
+          want.append((typ, s[a].start, s[b - 1].end))
+      self.assertEqual(got, want)
+      total += n
+    self.assertGreater(total, 10)
+    for k in ("entity_start", "entity_end"):
+      self.assertEqual(out[k].numpy().min(), -1)  # padding
+
   def test_limits_give_clear_errors(self):
     fn = tf.saved_model.load(self.path).signatures["serving_default"]
     cases = [
@@ -202,6 +244,14 @@ class ExportTest(tf.test.TestCase):
     for tokens, lengths, message in cases:
       with self.assertRaisesRegex(tf.errors.InvalidArgumentError, message, msg=message):
         fn(tokens=tokens, lengths=tf.cast(lengths, tf.int32))
+    text_fn = tf.saved_model.load(self.path).signatures["tag_text"]
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "max_batch=31 documents"):
+      text_fn(text=tf.fill([32], "a"))
+    with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "max_text_chars=100000"):
+      text_fn(text=tf.constant(["a " * 30000, "\u00e9" * 40001]))  # characters, not bytes
+    empty = text_fn(text=tf.constant(["", "   \n\n ", "\u00a0"]))
+    self.assertAllEqual(empty["num_entities"], [0, 0, 0])
+    self.assertAllEqual(empty["num_sentences"], [0, 0, 0])
     out = fn(tokens=tf.fill([2, 4], ""), lengths=tf.constant([0, 0]))  # empty sentences
     self.assertAllEqual(out["tags"], tf.fill([2, 4], ""))
     self.assertAllEqual(out["confidence"], [1.0, 1.0])

@@ -14,6 +14,18 @@ Signature `serving_default` (tokenised sentences):
            confidence     [batch] tf.float32, probability of the whole predicted
                           tag sequence under the CRF, exp(best score - log Z)
 
+Signature `tag_text` (raw documents; tokenisation, sentence splitting and
+span decoding all inside the graph, the same rules as `data/tokenizer.py`):
+  inputs   text  [batch] tf.string, one document (abstract, paragraph) each
+  outputs  entity_start, entity_end [batch, max entities] tf.int32: character
+                 (Unicode code point) offsets, text[start:end] is the entity; -1 pads
+           entity_type  [batch, max entities] tf.string ("" pads)
+           entity_text  [batch, max entities] tf.string, the surface text
+           entity_score [batch, max entities] tf.float32, the lowest CRF marginal of
+                        the entity's tags
+           num_entities, num_sentences [batch] tf.int32
+  Sentences longer than `max_tokens` tokens are tagged in pieces of `max_tokens`.
+
 Limits (`ExportConfig`): at most `max_batch` sentences of at most
 `max_tokens` tokens; beyond them, and for lengths that do not fit `tokens`,
 the call fails with INVALID_ARGUMENT and a message naming the limit (TF
@@ -32,6 +44,7 @@ import tensorflow as tf
 
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import ConfigError, _Config
+from tf_bilm_ner.data import graph_text
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.models.tagger import Tagger
 
@@ -45,10 +58,11 @@ class ExportConfig(_Config):
   max_batch: int = 1024           # sentences (or documents) per request
   max_tokens: int = 512           # tokens per sentence
   max_chars_per_token: int = 32   # as in training: longer tokens keep their first characters
+  max_text_chars: int = 1_000_000  # tag_text: characters per request, all documents together
 
   def validate(self) -> None:
     super().validate()
-    for name in ("max_batch", "max_tokens", "max_chars_per_token"):
+    for name in ("max_batch", "max_tokens", "max_chars_per_token", "max_text_chars"):
       if getattr(self, name) < 1:
         raise ConfigError(f"ExportConfig.{name} must be positive, got {getattr(self, name)}")
 
@@ -107,6 +121,48 @@ class TaggerModule(tf.Module):
     """The `serving_default` signature (see the module docstring)."""
     with tf.control_dependencies(self._check(tokens, lengths)):  # checks run before any use
       tokens, lengths = tf.identity(tokens), tf.identity(lengths)
+    return self._tag(tokens, lengths)
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+  def tag_text(self, text):
+    """The `tag_text` signature: raw documents -> entity spans (see the module docstring)."""
+    lim = self.limits
+    chars = tf.strings.length(text, unit="UTF8_CHAR")
+    checks = [
+        tf.debugging.assert_less_equal(tf.size(text), lim.max_batch, message=(
+            f"batch larger than max_batch={lim.max_batch} documents; split the request")),
+        tf.debugging.assert_less_equal(tf.reduce_sum(chars), lim.max_text_chars, message=(
+            f"request longer than max_text_chars={lim.max_text_chars} characters in all; "
+            "split it")),
+    ]
+    with tf.control_dependencies(checks):
+      text = tf.identity(text)
+    tokens = graph_text.tokenize(text)
+    sentence = graph_text.sentence_ids(tokens, lim.max_tokens)
+    num_sentences = tf.reduce_max(tf.concat([[-1], sentence], 0)) + 1
+    by_sentence = tf.RaggedTensor.from_value_rowids(tokens["text"], sentence, num_sentences)
+    lengths = tf.cast(by_sentence.row_lengths(), tf.int32)
+    # At least one row and column: an empty request still runs the model, on nothing.
+    matrix = by_sentence.to_tensor("", shape=[tf.maximum(num_sentences, 1),
+                                              tf.maximum(tf.reduce_max(tf.concat(
+                                                  [[1], lengths], 0)), 1)])
+    lengths = tf.pad(lengths, [[0, tf.shape(matrix)[0] - num_sentences]])
+    out = self._tag(matrix, lengths)
+    flat = lambda x: tf.RaggedTensor.from_tensor(x, lengths=lengths).flat_values
+    ents = graph_text.spans(flat(out["tags"]), flat(out["tag_confidence"]), sentence, tokens)
+    batch = tf.size(text)
+    per_doc = lambda x, fill: tf.RaggedTensor.from_value_rowids(x, ents["row"], batch).to_tensor(
+        fill)
+    return {"entity_start": per_doc(ents["start"], -1), "entity_end": per_doc(ents["end"], -1),
+            "entity_type": per_doc(ents["type"], ""), "entity_text": per_doc(ents["text"], ""),
+            "entity_score": per_doc(ents["score"], 0.0),
+            "num_entities": graph_text.count_per_row(
+                tf.ones_like(ents["row"], tf.bool), ents["row"], batch),
+            "num_sentences": graph_text.count_per_row(
+                tf.not_equal(sentence, graph_text.shift(sentence, 1, -1)), tokens["row"], batch)}
+
+  def _tag(self, tokens, lengths):
+    """Padded tokens [B, T], lengths [B] -> tags, tag_ids, tag_confidence, confidence."""
     features = self.features(tokens, lengths)
     potentials = self.tagger(features, training=False)
     tag_ids, best = self.tagger.crf(potentials, lengths)
@@ -147,7 +203,8 @@ def export(run_dir: str, export_dir: str, version: int = 0, which: str = "best",
   shutil.rmtree(tmp, ignore_errors=True)
   try:
     tf.saved_model.save(module, tmp, signatures={
-        "serving_default": module.tag_tokens.get_concrete_function()})
+        "serving_default": module.tag_tokens.get_concrete_function(),
+        "tag_text": module.tag_text.get_concrete_function()})
     extra = os.path.join(tmp, "assets.extra")
     os.makedirs(extra, exist_ok=True)
     tagger_config.save(os.path.join(extra, "tagger_config.json"))

@@ -8,22 +8,25 @@ token `text[start:end] == token`, for any Unicode input (underscore and
 combining marks count as "other" characters, as in the data).
 
 Sentences end at ".", "!" or "?" followed by white space and then an
-upper-case letter, a digit or an opening bracket/quote, except after known
-abbreviations ("e.g.", "i.e.", "et al.", "Fig.", "vs.", ...), inside
-brackets opened within the last `MAX_BRACKET_TOKENS` tokens, and between
-digits ("2.5"). A lower-case word after the period never starts a sentence,
+upper-case letter (Unicode category Lu), a decimal digit (Nd) or an opening
+bracket/quote, except after known abbreviations ("e.g.", "i.e.", "et al.",
+"Fig.", "vs.", ...), inside brackets (the last bracket token of the block is
+an opening one, at most `MAX_BRACKET_TOKENS` tokens back) and between digits
+("2.5"). A lower-case word after the period never starts a sentence,
 which keeps species names ("E. coli", "S. aureus") together, unless it looks
 like a gene or a name ("mtDNA", "p53", "beta", "von") and follows a word. A blank line
 always ends a sentence.
 """
 import re
+import unicodedata
 from typing import Iterator, List, NamedTuple, Tuple
 
 _TOKEN = re.compile(r"[^\W_]+|\S")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 ENDERS = frozenset(".!?")
 OPENERS = frozenset("([{\"'")
-CLOSERS = {")": "(", "]": "[", "}": "{"}
+OPEN_BRACKETS = frozenset("([{")
+CLOSERS = frozenset(")]}")
 MAX_BRACKET_TOKENS = 60
 # Lower-cased words that, followed by ".", do not end a sentence.
 ABBREVIATIONS = frozenset("""
@@ -46,20 +49,24 @@ def tokenize(text: str, offset: int = 0) -> List[Token]:
   return [Token(m.group(), m.start() + offset, m.end() + offset) for m in _TOKEN.finditer(text)]
 
 
-def _ends_sentence(tokens: List[Token], i: int, depth: int) -> bool:
+def _upper_or_digit(c: str) -> bool:
+  return unicodedata.category(c) in ("Lu", "Nd")
+
+
+def _ends_sentence(tokens: List[Token], i: int, inside: bool) -> bool:
   """Whether a sentence ends after tokens[i] (an ENDERS token)."""
   if i + 1 >= len(tokens) or tokens[i + 1].start == tokens[i].end:
     return False                     # "2.5", "e.g", or the text's last token
   nxt = tokens[i + 1].text
   prev = tokens[i - 1] if i else None
-  if not (nxt[0].isupper() or nxt[0].isdigit() or nxt[0] in OPENERS):
+  if not (_upper_or_digit(nxt[0]) or nxt[0] in OPENERS):
     # Lower-case sentence starts: "mtDNA", "p53", "beta-Globin", "von Willebrand"
     # (not after a single letter: "E. coli").
-    lower_start = (any(c.isupper() or c.isdigit() for c in nxt) or nxt in LOWER_STARTS)
+    lower_start = any(_upper_or_digit(c) for c in nxt) or nxt in LOWER_STARTS
     if not (lower_start and prev is not None and len(prev.text) > 1):
       return False                   # "E. coli", "... were used. and"
   if tokens[i].text != ".":
-    return depth == 0
+    return not inside
   if prev is None:
     return False
   if prev.end == tokens[i].start:
@@ -70,9 +77,9 @@ def _ends_sentence(tokens: List[Token], i: int, depth: int) -> bool:
     if len(prev.text) == 1 and i >= 2 and tokens[i - 2].text == "." and \
         tokens[i - 2].end == prev.start:
       return False
-    if len(prev.text) == 1 and prev.text.islower():
+    if len(prev.text) == 1 and unicodedata.category(prev.text) == "Ll":
       return False                   # "cf. c." style single lower-case letters
-  return depth == 0
+  return not inside
 
 
 def split_sentences(text: str) -> List[Tuple[int, int]]:
@@ -80,15 +87,14 @@ def split_sentences(text: str) -> List[Tuple[int, int]]:
   spans = []
   for block in _blocks(text):
     tokens = tokenize(text[block[0]:block[1]], offset=block[0])
-    start, opened = 0, []            # positions of open brackets
+    start, last_open, last_close = 0, -1, -1
     for i, tok in enumerate(tokens):
-      if tok.text in "([{":
-        opened.append(i)
-      elif tok.text in CLOSERS and opened:
-        opened.pop()
-      if opened and i - opened[0] > MAX_BRACKET_TOKENS:
-        opened = []                  # never closed: stop treating it as a bracket
-      if tok.text in ENDERS and _ends_sentence(tokens, i, len(opened)):
+      if tok.text in OPEN_BRACKETS:
+        last_open = i
+      elif tok.text in CLOSERS:
+        last_close = i
+      inside = last_open > last_close and i - last_open <= MAX_BRACKET_TOKENS
+      if tok.text in ENDERS and _ends_sentence(tokens, i, inside):
         spans.append((tokens[start].start, tok.end))
         start = i + 1
     if start < len(tokens):
