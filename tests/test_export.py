@@ -8,15 +8,12 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from tests.helpers import make_run_dir
 from tests.test_tokenizer import detokenize
 from tf_bilm_ner import export, metrics
-from tf_bilm_ner import run_dir as run_dir_lib
-from tf_bilm_ner.config import EncoderConfig, TaggerConfig
 from tf_bilm_ner.data import tokenizer
-from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence, read_conll
 from tf_bilm_ner.data.labeled import Featurizer
-from tf_bilm_ner.models.tagger import Tagger
 from tf_bilm_ner.prediction import predict_tags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -78,22 +75,7 @@ class ExportTest(tf.test.TestCase):
     super().setUpClass()
     tmp = tf.compat.v1.test.get_temp_dir()
     cls.run_dir = os.path.join(tmp, "run")
-    train = read_conll(os.path.join(ROOT, "tests", "testdata", "ncbi_train_head.tsv"))
-    vocabs = run_dir_lib.Vocabs(*vocab_lib.build_vocabularies([s.tokens for s in train],
-                                                              [s.tags for s in train]))
-    config = TaggerConfig(encoder=EncoderConfig(
-        word_vocab_size=len(vocabs.words), char_vocab_size=len(vocabs.chars), word_dim=11,
-        char_dim=5, char_filters=7, lstm_units=13, max_chars_per_token=9),
-        num_tags=len(vocabs.tags))
-    tf.keras.utils.set_random_seed(5)  # random weights: every tag gets predicted somewhere
-    tagger = Tagger(config)
-    run_dir_lib.build_variables(tagger)
-    tagger.crf.transitions.assign(tagger.crf.transitions * 3.0)
-    p = run_dir_lib.paths(cls.run_dir)
-    vocabs.save(p["vocab"])
-    config.save(p["tagger_config"])
-    tf.train.CheckpointManager(tf.train.Checkpoint(model=tagger), p["best"], 1).save()
-    cls.tagger, cls.vocabs = tagger, vocabs
+    cls.tagger, cls.vocabs = make_run_dir(cls.run_dir)
     cls.export_dir = os.path.join(tmp, "exports")
     cls.path = export.export(cls.run_dir, cls.export_dir,
                              export_config=export.ExportConfig(max_batch=31, max_tokens=77,

@@ -13,7 +13,7 @@ logged per file. Anything else is a `ConllFormatError` naming file and line.
 import dataclasses
 import os
 import re
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, Iterator, List, Optional, Sequence
 
 from absl import logging
 
@@ -67,73 +67,76 @@ def read_conll(path: str, require_tags: bool = True) -> List[Sentence]:
     ConllFormatError: empty file, non-UTF-8 bytes, wrong column count, empty
       token or malformed tag, each with the file and line.
   """
+  return list(iter_conll(path, require_tags))
+
+
+def iter_conll(path: str, require_tags: bool = True) -> Iterator[Sentence]:
+  """`read_conll` as a stream: one sentence at a time, constant memory."""
   try:
-    with open(path, "rb") as f:
-      raw = f.read()
+    f = open(path, "rb")
   except FileNotFoundError:
     raise ConllFormatError(path, None, "file not found") from None
   except IsADirectoryError:
     raise ConllFormatError(path, None, "is a directory, expected a CoNLL file") from None
-  if raw.startswith(b"\xef\xbb\xbf"):
-    raw = raw[3:]
-  if b"\x00" in raw:
-    lineno = raw[:raw.index(b"\x00")].count(b"\n") + 1
-    raise ConllFormatError(path, lineno, "NUL byte: this looks like a binary file, expected UTF-8 text")
-
-  sentences: List[Sentence] = []
   tokens, tags, start = [], [], 0
-  num_columns, use_tabs, repairs = None, True, 0
-
-  def flush():
-    nonlocal tokens, tags, repairs
-    if tokens:
-      fixed, n = repair_iob2(tags)
-      repairs += n
-      sentences.append(Sentence(tokens, fixed, start))
-    tokens, tags = [], []
-
-  for lineno, bline in enumerate(raw.split(b"\n"), start=1):
-    try:
-      line = bline.decode("utf-8")
-    except UnicodeDecodeError as e:
-      raise ConllFormatError(
-          path, lineno, f"not valid UTF-8 (byte 0x{bline[e.start]:02x} at column {e.start + 1})") from None
-    line = line.rstrip("\r")
-    if not line.strip():
-      flush()
-      continue
-    if num_columns is None:
-      use_tabs = "\t" in line
-    cols = _split_columns(line, use_tabs)
-    if cols[0] == DOCSTART:
-      flush()
-      continue
-    if num_columns is None:
-      num_columns = len(cols)
-      if num_columns < 2 and require_tags:
+  num_columns, use_tabs, repairs, count = None, True, 0, 0
+  with f:
+    for lineno, bline in enumerate(f, start=1):
+      if lineno == 1 and bline.startswith(b"\xef\xbb\xbf"):
+        bline = bline[3:]
+      if b"\x00" in bline:
         raise ConllFormatError(
-            path, lineno, f"expected at least 2 columns (token and tag), found 1: {line[:60]!r}")
-    elif len(cols) != num_columns:
-      raise ConllFormatError(
-          path, lineno, f"expected {num_columns} columns like the first token line, found "
-          f"{len(cols)}: {line[:60]!r}")
-    token = cols[0]
-    if not token.strip() or token != token.strip():
-      raise ConllFormatError(path, lineno, f"empty or space-padded token {token!r}")
-    tag = cols[-1] if num_columns > 1 else "O"
-    if not _TAG_RE.match(tag):
-      raise ConllFormatError(
-          path, lineno, f"malformed tag {tag!r}: expected O, B-<type> or I-<type>")
-    if not tokens:
-      start = lineno
-    tokens.append(token)
-    tags.append(tag)
-  flush()
-  if not sentences:
-    raise ConllFormatError(path, None, "no sentences: the file is empty or holds only blank/-DOCSTART- lines")
+            path, lineno, "NUL byte: this looks like a binary file, expected UTF-8 text")
+      try:
+        line = bline.decode("utf-8")
+      except UnicodeDecodeError as e:
+        raise ConllFormatError(path, lineno, f"not valid UTF-8 (byte 0x{bline[e.start]:02x} at "
+                               f"column {e.start + 1})") from None
+      line = line.rstrip("\n").rstrip("\r")
+      cols = None
+      if line.strip():
+        if num_columns is None:
+          use_tabs = "\t" in line
+        cols = _split_columns(line, use_tabs)
+      if cols is None or cols[0] == DOCSTART:
+        if tokens:
+          fixed, n = repair_iob2(tags)
+          repairs += n
+          count += 1
+          yield Sentence(tokens, fixed, start)
+        tokens, tags = [], []
+        continue
+      if num_columns is None:
+        num_columns = len(cols)
+        if num_columns < 2 and require_tags:
+          raise ConllFormatError(
+              path, lineno, f"expected at least 2 columns (token and tag), found 1: {line[:60]!r}")
+      elif len(cols) != num_columns:
+        raise ConllFormatError(
+            path, lineno, f"expected {num_columns} columns like the first token line, found "
+            f"{len(cols)}: {line[:60]!r}")
+      token = cols[0]
+      if not token.strip() or token != token.strip():
+        raise ConllFormatError(path, lineno, f"empty or space-padded token {token!r}")
+      tag = cols[-1] if num_columns > 1 else "O"
+      if not _TAG_RE.match(tag):
+        raise ConllFormatError(
+            path, lineno, f"malformed tag {tag!r}: expected O, B-<type> or I-<type>")
+      if not tokens:
+        start = lineno
+      tokens.append(token)
+      tags.append(tag)
+  if tokens:
+    fixed, n = repair_iob2(tags)
+    repairs += n
+    count += 1
+    yield Sentence(tokens, fixed, start)
+  if not count:
+    raise ConllFormatError(path, None, "no sentences: the file is empty or holds only "
+                           "blank/-DOCSTART- lines")
   if repairs:
-    logging.warning("%s: repaired %d I-X tag(s) that did not continue an X chunk to B-X", path, repairs)
-  return sentences
+    logging.warning("%s: repaired %d I-X tag(s) that did not continue an X chunk to B-X", path,
+                    repairs)
 
 
 def write_conll(path: str, sentences: Iterable[Sentence],

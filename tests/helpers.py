@@ -1,0 +1,36 @@
+"""Shared test fixtures."""
+import os
+
+import tensorflow as tf
+
+from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner.config import EncoderConfig, TaggerConfig
+from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.models.tagger import Tagger
+
+TESTDATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testdata")
+
+
+def make_run_dir(run_dir: str, seed: int = 5):
+  """A tagger run directory with random weights (vocabularies from the NCBI fixture).
+
+  Random weights predict every tag somewhere, which exercises decoding and
+  span code better than a trained model's mostly-O output. Returns (tagger, vocabs).
+  """
+  train = read_conll(os.path.join(TESTDATA, "ncbi_train_head.tsv"))
+  vocabs = run_dir_lib.Vocabs(*vocab_lib.build_vocabularies([s.tokens for s in train],
+                                                            [s.tags for s in train]))
+  config = TaggerConfig(encoder=EncoderConfig(
+      word_vocab_size=len(vocabs.words), char_vocab_size=len(vocabs.chars), word_dim=11,
+      char_dim=5, char_filters=7, lstm_units=13, max_chars_per_token=9),
+      num_tags=len(vocabs.tags))
+  tf.keras.utils.set_random_seed(seed)
+  tagger = Tagger(config)
+  run_dir_lib.build_variables(tagger)
+  tagger.crf.transitions.assign(tagger.crf.transitions * 3.0)
+  p = run_dir_lib.paths(run_dir)
+  vocabs.save(p["vocab"])
+  config.save(p["tagger_config"])
+  tf.train.CheckpointManager(tf.train.Checkpoint(model=tagger), p["best"], 1).save()
+  return tagger, vocabs

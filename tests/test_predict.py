@@ -1,0 +1,135 @@
+"""tools/predict.py and annotate.py: PubTator, raw text and CoNLL in and out, offsets exact."""
+import json
+import os
+import subprocess
+import sys
+
+import tensorflow as tf
+
+from tests.helpers import TESTDATA, make_run_dir
+from tests.test_tokenizer import detokenize
+from tf_bilm_ner import annotate, export
+from tf_bilm_ner.data.conll import read_conll
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SENTENCES = read_conll(os.path.join(TESTDATA, "ncbi_devel_head.tsv"))
+
+
+def _parse_pubtator(path):
+  """{pmid: (title, abstract, [(start, end, mention, type)])}, strictly."""
+  docs = {}
+  with open(path, encoding="utf-8") as f:
+    blocks = f.read().split("\n\n")
+  for block in blocks:
+    if not block.strip():
+      continue
+    lines = block.split("\n")
+    pmid, t, title = lines[0].split("|", 2)
+    pmid2, a, abstract = lines[1].split("|", 2)
+    assert (t, a, pmid2) == ("t", "a", pmid), lines[:2]
+    anns = []
+    for line in lines[2:]:
+      p, start, end, mention, typ, concept = line.split("\t")
+      assert p == pmid
+      anns.append((int(start), int(end), mention, typ))
+    docs[pmid] = (title, abstract, anns)
+  return docs
+
+
+class PredictTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    tmp = tf.compat.v1.test.get_temp_dir()
+    cls.run_dir = os.path.join(tmp, "run")
+    make_run_dir(cls.run_dir)
+    cls.export = export.export(cls.run_dir, os.path.join(tmp, "exports"))
+    cls.pubtator = os.path.join(tmp, "in.pubtator")
+    with open(cls.pubtator, "w", encoding="utf-8") as f:
+      for g in range(0, len(SENTENCES) - 4, 5):
+        pmid = 900 + g
+        title = detokenize(SENTENCES[g].tokens)
+        abstract = " ".join(detokenize(s.tokens) for s in SENTENCES[g + 1:g + 5])
+        f.write(f"{pmid}|t|{title}\n{pmid}|a|{abstract}\n{pmid}\t0\t4\tword\tDisease\tD1\n\n")
+
+  def test_pubtator_round_trip_offsets_match_the_text(self):
+    outputs = []
+    for model in (self.export, self.run_dir):  # a SavedModel, and a checkpoint directory
+      out = os.path.join(self.get_temp_dir(), f"out{len(outputs)}.pubtator")
+      annotate.annotate([self.pubtator], "pubtator", out, "pubtator", annotate.Annotator(model))
+      outputs.append(_parse_pubtator(out))
+    self.assertEqual(outputs[0], outputs[1])
+    given = _parse_pubtator(self.pubtator)
+    self.assertEqual(list(outputs[0]), list(given))
+    total = 0
+    for pmid, (title, abstract, anns) in outputs[0].items():
+      self.assertEqual((title, abstract), given[pmid][:2])
+      text = f"{title} {abstract}"
+      for start, end, mention, _ in anns:
+        self.assertEqual(text[start:end], mention)
+        total += 1
+    self.assertGreater(total, 10)
+
+  def test_text_to_jsonl_and_conll(self):
+    docs = os.path.join(self.get_temp_dir(), "docs.txt")
+    with open(docs, "w", encoding="utf-8") as f:
+      f.write("\n".join(" ".join(detokenize(s.tokens) for s in SENTENCES[g:g + 4])
+                        for g in range(0, 20, 4)) + "\n\n")
+    out = os.path.join(self.get_temp_dir(), "out.jsonl")
+    counts = annotate.annotate([docs], "text", out, "jsonl", annotate.Annotator(self.export))
+    with open(out, encoding="utf-8") as f:
+      rows = [json.loads(line) for line in f]
+    self.assertLen(rows, 5)
+    self.assertEqual(counts["documents"], 5)
+    self.assertEqual(rows[0]["id"], f"{docs}:1")
+    for row in rows:
+      for e in row["entities"]:
+        self.assertEqual(row["text"][e["start"]:e["end"]], e["text"])
+        self.assertBetween(e["score"], 0.0, 1.0)
+    conll_out = os.path.join(self.get_temp_dir(), "out.conll")
+    annotate.annotate([docs], "text", conll_out, "conll", annotate.Annotator(self.export))
+    tagged = read_conll(conll_out)
+    self.assertEqual(" ".join(t for s in tagged for t in s.tokens).split(),
+                     " ".join(t for s in SENTENCES[:20] for t in s.tokens).split())
+
+  def test_conll_in_keeps_gold_and_adds_predictions(self):
+    path = os.path.join(TESTDATA, "ncbi_devel_head.tsv")
+    out = os.path.join(self.get_temp_dir(), "pred.conll")
+    annotate.annotate([path], "conll", out, "conll", annotate.Annotator(self.run_dir))
+    with open(out, encoding="utf-8") as f:
+      lines = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    self.assertLen(lines, sum(len(s.tokens) for s in SENTENCES))
+    self.assertTrue(all(len(cols) == 3 for cols in lines))
+    self.assertEqual([c[:2] for c in lines], [[t, g] for s in SENTENCES
+                                              for t, g in zip(s.tokens, s.tags)])
+
+  def test_binary_and_bad_input(self):
+    bad = os.path.join(self.get_temp_dir(), "bad.pubtator")
+    with open(bad, "w", encoding="utf-8") as f:
+      f.write("1|t|Title\n1|a|Abstract text.\nnot an annotation\n")
+    out = os.path.join(self.get_temp_dir(), "never.pubtator")
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    tool = os.path.join(ROOT, "tools", "predict.py")
+    ok = subprocess.run([sys.executable, tool, f"--model={self.export}", f"--input={self.pubtator}",
+                         "--input_format=pubtator", "--output_format=pubtator",
+                         f"--output={out}.ok"], capture_output=True, text=True, timeout=300,
+                        env=env)
+    self.assertEqual(ok.returncode, 0, ok.stderr[-3000:])
+    self.assertIn("documents", ok.stderr)
+    for args, message in (
+        ([f"--input={bad}", "--input_format=pubtator"], "bad.pubtator:3: expected 'PMID|t|title'"),
+        ([f"--input={bad}x"], "matches no file"),
+        ([f"--input={bad}", "--input_format=conll", "--output_format=pubtator"],
+         "no text for PubTator offsets")):
+      proc = subprocess.run([sys.executable, tool, f"--model={self.export}", f"--output={out}",
+                             *args], capture_output=True, text=True, timeout=300, env=env)
+      self.assertNotEqual(proc.returncode, 0)
+      self.assertIn(message, proc.stderr)
+      self.assertNotIn("Traceback", proc.stderr)
+      self.assertFalse(os.path.exists(out))
+      self.assertEmpty([n for n in os.listdir(self.get_temp_dir()) if ".tmp-" in n])
+
+
+if __name__ == "__main__":
+  tf.test.main()
