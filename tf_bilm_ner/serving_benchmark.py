@@ -1,0 +1,69 @@
+"""Inference speed of an exported SavedModel: throughput by batch size and single-sentence latency.
+
+Calls the loaded signatures in-process (what TF Serving runs per request, minus
+its RPC and JSON handling). Sentences come from a real CoNLL file, taken in
+order and cycled, padded to the longest in each batch as a client would.
+"""
+import time
+from typing import Dict, List, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+
+def _batch(sentences: Sequence[Sequence[str]], start: int, size: int):
+  rows = [sentences[(start + i) % len(sentences)] for i in range(size)]
+  width = max(len(r) for r in rows)
+  tokens = tf.constant([list(r) + [""] * (width - len(r)) for r in rows])
+  return tokens, tf.constant([len(r) for r in rows], tf.int32), sum(len(r) for r in rows)
+
+
+def throughput(fn, sentences: Sequence[Sequence[str]], batch_size: int,
+               min_seconds: float) -> Dict[str, float]:
+  """Tokens/s and sentences/s of `fn` (serving_default) at `batch_size`, batches prebuilt."""
+  batches = [_batch(sentences, i * batch_size, batch_size)
+             for i in range(max(1, min(len(sentences) // batch_size, 64)))]
+  fn(tokens=batches[0][0], lengths=batches[0][1])  # warm-up
+  tokens = sents = 0
+  start = time.perf_counter()
+  i = 0
+  while time.perf_counter() - start < min_seconds:
+    t, n, count = batches[i % len(batches)]
+    fn(tokens=t, lengths=n)["tags"].numpy()
+    tokens, sents, i = tokens + count, sents + batch_size, i + 1
+  secs = time.perf_counter() - start
+  return {"batch_size": batch_size, "tokens_per_sec": tokens / secs,
+          "sentences_per_sec": sents / secs, "calls": i, "seconds": secs}
+
+
+def latency(fn, sentences: Sequence[Sequence[str]], calls: int) -> Dict[str, float]:
+  """p50/p90/p99 milliseconds of single-sentence calls (sentences in file order)."""
+  fn(tokens=_batch(sentences, 0, 1)[0], lengths=_batch(sentences, 0, 1)[1])
+  times: List[float] = []
+  for i in range(calls):
+    t, n, _ = _batch(sentences, i, 1)
+    start = time.perf_counter()
+    fn(tokens=t, lengths=n)["tags"].numpy()
+    times.append(1000.0 * (time.perf_counter() - start))
+  q = np.percentile(times, [50, 90, 99])
+  return {"calls": calls, "p50_ms": float(q[0]), "p90_ms": float(q[1]), "p99_ms": float(q[2]),
+          "mean_tokens": float(np.mean([len(sentences[i % len(sentences)])
+                                        for i in range(calls)]))}
+
+
+def text_throughput(fn, docs: Sequence[str], batch_size: int,
+                    min_seconds: float) -> Dict[str, float]:
+  """Characters/s and documents/s of the raw-text signature at `batch_size` documents."""
+  batches = [tf.constant([docs[(i * batch_size + j) % len(docs)] for j in range(batch_size)])
+             for i in range(max(1, min(len(docs) // batch_size, 16)))]
+  fn(text=batches[0])
+  chars = n = 0
+  start = time.perf_counter()
+  i = 0
+  while time.perf_counter() - start < min_seconds:
+    b = batches[i % len(batches)]
+    fn(text=b)["num_entities"].numpy()
+    chars += int(tf.reduce_sum(tf.strings.length(b, unit="UTF8_CHAR")))
+    n, i = n + batch_size, i + 1
+  secs = time.perf_counter() - start
+  return {"batch_size": batch_size, "chars_per_sec": chars / secs, "docs_per_sec": n / secs}
