@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -77,9 +78,11 @@ class ExportTest(tf.test.TestCase):
     cls.run_dir = os.path.join(tmp, "run")
     cls.tagger, cls.vocabs = make_run_dir(cls.run_dir)
     cls.export_dir = os.path.join(tmp, "exports")
-    cls.path = export.export(cls.run_dir, cls.export_dir,
-                             export_config=export.ExportConfig(max_batch=31, max_tokens=77,
-                                                               max_text_chars=100_000))
+    # Chunks of 7 sentences: requests below (up to 30 sentences) span several chunks, so the
+    # results' return to input order is checked too.
+    with mock.patch.object(export, "CHUNK", 7):
+      cls.path = export.export(cls.run_dir, cls.export_dir, export_config=export.ExportConfig(
+          max_batch=31, max_tokens=77, max_text_chars=100_000))
 
   def test_layout(self):
     self.assertEqual(self.path, os.path.join(self.export_dir, "1"))
@@ -124,11 +127,13 @@ class ExportTest(tf.test.TestCase):
     for i, n in enumerate(batch["lengths"]):
       if n > 6:
         continue
+      # float64 enumeration over float32 potentials computed at another batch shape: the
+      # last digits of the potentials differ, hence 1e-4 on probabilities.
       marginals, best, prob = _brute_force(potentials[i, :n], transitions, n)
       self.assertEqual(list(got["tag_ids"][i, :n]), list(best))
       self.assertAllClose(got["tag_confidence"][i, :n], marginals[np.arange(n), list(best)],
-                          atol=1e-5)
-      self.assertAllClose(got["confidence"][i], prob, atol=1e-5)
+                          atol=1e-4)
+      self.assertAllClose(got["confidence"][i], prob, atol=1e-4)
       checked += 1
     self.assertEqual(checked, 18)
     in_process = tf.saved_model.load(self.path).signatures["tag_text"](text=tf.constant(DOCS[:3]))

@@ -48,6 +48,7 @@ from tf_bilm_ner.data import graph_text
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.models.tagger import Tagger
 
+CHUNK = 64  # sentences per model call inside a request (see TaggerModule._tag)
 TOKENS_SIGNATURE = {"tokens": tf.TensorSpec([None, None], tf.string, name="tokens"),
                     "lengths": tf.TensorSpec([None], tf.int32, name="lengths")}
 
@@ -162,7 +163,40 @@ class TaggerModule(tf.Module):
                 tf.not_equal(sentence, graph_text.shift(sentence, 1, -1)), tokens["row"], batch)}
 
   def _tag(self, tokens, lengths):
-    """Padded tokens [B, T], lengths [B] -> tags, tag_ids, tag_confidence, confidence."""
+    """Padded tokens [B, T], lengths [B] -> tags, tag_ids, tag_confidence, confidence.
+
+    The batch is sorted by length and run in chunks of `CHUNK` sentences, each
+    cut to its own longest sentence, so one long sentence does not make the LSTMs
+    run every other sentence of a large batch to its length. Results return in
+    input order.
+    """
+    batch, width = tf.shape(tokens)[0], tf.shape(tokens)[1]
+    tokens = tf.pad(tokens, [[0, 0], [0, tf.maximum(1 - width, 0)]])  # a [B, 0] request
+    chunk = tf.maximum(tf.minimum(CHUNK, batch), 1)
+    chunks = (batch + chunk - 1) // chunk
+    order = tf.argsort(lengths, direction="DESCENDING", stable=True)
+    extra = chunks * chunk - batch
+    tokens_sorted = tf.pad(tf.gather(tokens, order), [[0, extra], [0, 0]])
+    lengths_sorted = tf.pad(tf.gather(lengths, order), [[0, extra]])
+
+    def one_chunk(i):
+      rows = tf.range(i * chunk, (i + 1) * chunk)
+      chunk_lengths = tf.gather(lengths_sorted, rows)
+      cut = tf.maximum(tf.reduce_max(chunk_lengths), 1)
+      out = self._tag_padded(tf.gather(tokens_sorted, rows)[:, :cut], chunk_lengths)
+      grow = [[0, 0], [0, tf.maximum(width - tf.shape(out["tags"])[1], 0)]]
+      return {k: tf.pad(v, grow)[:, :width] if k != "confidence" else v for k, v in out.items()}
+
+    spec = lambda dtype, rank: tf.TensorSpec([None] * rank, dtype)
+    outs = tf.map_fn(one_chunk, tf.range(chunks), fn_output_signature={
+        "tags": spec(tf.string, 2), "tag_ids": spec(tf.int32, 2),
+        "tag_confidence": spec(tf.float32, 2), "confidence": spec(tf.float32, 1)})
+    back = tf.argsort(order)  # inverse permutation
+    return {k: tf.gather(tf.reshape(v, tf.concat([[-1], tf.shape(v)[2:]], 0))[:batch], back)
+            for k, v in outs.items()}
+
+  def _tag_padded(self, tokens, lengths):
+    """One chunk: tokens [B, T] (T >= 1), lengths [B] -> the `_tag` outputs."""
     features = self.features(tokens, lengths)
     potentials = self.tagger(features, training=False)
     tag_ids, best = self.tagger.crf(potentials, lengths)
