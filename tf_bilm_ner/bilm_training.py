@@ -202,8 +202,11 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
   # Loop bookkeeping lives outside the strategy: plain variables, not mirrored ones.
   epoch_var = tf.Variable(0, trainable=False, name="epoch")
   batches_var = tf.Variable(0, trainable=False, name="batches_in_epoch")
-  ckpt = tf.train.Checkpoint(model=bilm, optimizer=optimizer, epoch=epoch_var,
-                             batches_in_epoch=batches_var)
+  # What the epoch did before a mid-epoch checkpoint, so a resumed epoch's row covers it all.
+  stats = {k: tf.Variable(0.0, dtype=tf.float64, trainable=False, name=k)
+           for k in ("epoch_loss_forward", "epoch_loss_backward", "epoch_batches", "epoch_tokens")}
+  core = dict(model=bilm, optimizer=optimizer, epoch=epoch_var, batches_in_epoch=batches_var)
+  ckpt = tf.train.Checkpoint(**core, **stats)
   ckpt_dir = os.path.join(run_dir, "ckpt")
   write_dir = distribute.scratch_dir(ckpt_dir, strategy)
   manager = tf.train.CheckpointManager(ckpt, write_dir, max_to_keep=2)
@@ -215,7 +218,7 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
 
   latest = tf.train.latest_checkpoint(ckpt_dir) if resuming else None
   if latest:
-    ckpt.restore(latest).assert_existing_objects_matched()
+    run_dir_lib.restore(latest, core, stats)
     logging.info("resumed from %s at epoch %d, batch %d", latest, int(epoch_var),
                  int(batches_var))
   replicas = strategy.num_replicas_in_sync
@@ -237,6 +240,7 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
     data = _epoch_data(strategy, train_pattern, featurizer, train_config, per_replica_tokens,
                        train_config.seed * 1000 + epoch, skip, steps_per_epoch)
     t0, last_save, tokens, losses, stop = time.time(), time.time(), 0, [], False
+    done = {k: float(v) if skip else 0.0 for k, v in stats.items()}
     steps_before = int(optimizer.iterations.numpy()) - skip
     if max_steps and steps_before + skip >= max_steps:
       break
@@ -255,13 +259,14 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
       due = chief and time.time() - last_save > checkpoint_every_secs
       if stop or distribute.any_worker(strategy, due):
         batches_var.assign(i + 1)
+        for k, v in _epoch_sums(done, losses, tokens).items():
+          stats[k].assign(v)
         save()
         last_save = time.time()
       if stop:
         break
-    row = _epoch_row(bilm, epoch, optimizer, tokens, losses, time.time() - t0, valid_pattern,
-                     featurizer)
-    row["tokens"] = tokens  # this worker's
+    row = _epoch_row(bilm, epoch, optimizer, _epoch_sums(done, losses, tokens), tokens,
+                     time.time() - t0, valid_pattern, featurizer)
     _summaries(writers, epoch, row)
     if stop:
       row["stopped_at_max_steps"] = True
@@ -272,6 +277,8 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
       break
     epoch_var.assign(epoch + 1)
     batches_var.assign(0)
+    for v in stats.values():
+      v.assign(0.0)
     save()
     if chief:
       run_dir_lib.append_history(run_dir, row)
@@ -284,18 +291,32 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
   return Pretrained(history, bilm)
 
 
-def _epoch_row(bilm, epoch, optimizer, tokens, losses, train_secs, valid_pattern, featurizer):
-  """The history row of an epoch: train losses, full-softmax valid perplexity, speed."""
-  fwd_loss = float(np.mean([float(f) for f, _ in losses])) if losses else float("nan")
-  bwd_loss = float(np.mean([float(b) for _, b in losses])) if losses else float("nan")
+def _epoch_sums(done: Dict[str, float], losses: list, tokens: int) -> Dict[str, float]:
+  """The epoch so far: what the checkpoint had (`done`) plus this process's steps."""
+  return {"epoch_loss_forward": done["epoch_loss_forward"] + sum(float(f) for f, _ in losses),
+          "epoch_loss_backward": done["epoch_loss_backward"] + sum(float(b) for _, b in losses),
+          "epoch_batches": done["epoch_batches"] + len(losses),
+          "epoch_tokens": done["epoch_tokens"] + tokens}
+
+
+def _epoch_row(bilm, epoch, optimizer, sums, tokens, secs, valid_pattern, featurizer):
+  """The history row of an epoch: mean train losses, full-softmax valid perplexity, speed.
+
+  `tokens` and the losses in the row cover the whole epoch (a resumed one too) on this
+  worker; `tokens_per_sec` and `train_secs` are this process's part of it.
+  """
+  batches = sums["epoch_batches"]
+  mean = lambda k: sums[k] / batches if batches else float("nan")
   # Full-softmax logits are [tokens, vocabulary] floats: 1024 tokens x 50k words = 200 MB.
   # (8192-token batches peaked at 5.4 GB RSS in the first full-corpus run.)
   ppl = perplexity(bilm, corpus.lm_dataset(valid_pattern, featurizer, EVAL_BATCH_TOKENS, seed=0,
                                            shuffle=False))
-  return dict(epoch=epoch, step=int(optimizer.iterations.numpy()), tokens=tokens,
-              train_sampled_loss_forward=fwd_loss, train_sampled_loss_backward=bwd_loss,
+  return dict(epoch=epoch, step=int(optimizer.iterations.numpy()),
+              tokens=int(sums["epoch_tokens"]),
+              train_sampled_loss_forward=mean("epoch_loss_forward"),
+              train_sampled_loss_backward=mean("epoch_loss_backward"),
               valid_perplexity_forward=ppl["forward"], valid_perplexity_backward=ppl["backward"],
-              tokens_per_sec=tokens / max(train_secs, 1e-9), train_secs=train_secs)
+              tokens_per_sec=tokens / max(secs, 1e-9), train_secs=secs)
 
 
 def _summaries(writers, epoch, row):

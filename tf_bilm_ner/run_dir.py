@@ -139,6 +139,13 @@ def load_tagger(run_dir: str, which: str = "best"):
   return tagger, featurizer, vocabs, config
 
 
+def restore(path: str, core: Dict[str, Any], optional: Dict[str, Any]) -> None:
+  """Restores a training checkpoint: `core` objects must all be in it; `optional` ones
+  (added to the format later) are restored when present and keep their values otherwise."""
+  tf.train.Checkpoint(**core).restore(path).assert_existing_objects_matched()
+  tf.train.Checkpoint(**optional).restore(path).expect_partial()
+
+
 def build_variables(tagger: Tagger) -> None:
   """Creates the tagger's variables with a dummy batch, so restores are immediate."""
   tagger.build_from_features({"token_ids": tf.zeros([1, 2], tf.int32),

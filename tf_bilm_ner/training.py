@@ -158,12 +158,17 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
   optimizer.build(tagger.trainable_variables)
   state = {k: tf.Variable(v, trainable=False, name=k) for k, v in dict(
       epoch=0, batches_in_epoch=0, best_f1=-1.0, best_epoch=-1, bad_epochs=0).items()}
-  ckpt = tf.train.Checkpoint(model=tagger, optimizer=optimizer, **state)
+  # Loss over the batches of the epoch done before a mid-epoch checkpoint, so a resumed
+  # epoch's mean loss covers the whole epoch.
+  stats = {"epoch_loss_sum": tf.Variable(0.0, dtype=tf.float64, trainable=False),
+           "epoch_loss_batches": tf.Variable(0, dtype=tf.int64, trainable=False)}
+  core = dict(model=tagger, optimizer=optimizer, **state)
+  ckpt = tf.train.Checkpoint(**core, **stats)
   manager = tf.train.CheckpointManager(ckpt, p["ckpt"], max_to_keep=2)
   best_manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=tagger), p["best"],
                                             max_to_keep=1)
   if resuming:
-    ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    run_dir_lib.restore(manager.latest_checkpoint, core, stats)
     logging.info("resumed from %s at epoch %d, batch %d (best devel F1 %.2f at epoch %d)",
                  manager.latest_checkpoint, int(state["epoch"]), int(state["batches_in_epoch"]),
                  float(state["best_f1"]), int(state["best_epoch"]))
@@ -196,6 +201,8 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
                             seed=train_config.seed * 1000 + epoch).skip(skip)
     t0, last_save, epoch_tokens, losses = time.time(), time.time(), 0, []
     first_step = int(optimizer.iterations)
+    done_sum, done_batches = ((float(stats["epoch_loss_sum"]), int(stats["epoch_loss_batches"]))
+                              if skip else (0.0, 0))
     for i, batch in enumerate(ds, start=skip):
       # Losses stay tensors until logged: reading one per step would stall async dispatch.
       losses.append(train_step({k: batch[k] for k in TRAIN_SIGNATURE}))
@@ -204,9 +211,12 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
       progress.update(n, epoch, first_step + i - skip + 1, losses[-1])
       if time.time() - last_save > checkpoint_every_secs:
         state["batches_in_epoch"].assign(i + 1)
+        stats["epoch_loss_sum"].assign(done_sum + sum(float(x) for x in losses))
+        stats["epoch_loss_batches"].assign(done_batches + len(losses))
         manager.save(checkpoint_number=optimizer.iterations)
         last_save = time.time()
-    mean_loss = float(np.mean([float(x) for x in losses])) if losses else 0.0  # waits for the steps
+    batches = done_batches + len(losses)  # float() of each loss waits for its step
+    mean_loss = (done_sum + sum(float(x) for x in losses)) / batches if batches else 0.0
     train_secs = time.time() - t0
     micro, per_type, _ = evaluate(tagger, featurizer, vocabs.tags, devel, decode_fn, devel_data)
     record = dict(epoch=epoch, step=int(optimizer.iterations),
@@ -233,6 +243,8 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
       state["bad_epochs"].assign_add(1)
     state["epoch"].assign(epoch + 1)
     state["batches_in_epoch"].assign(0)
+    stats["epoch_loss_sum"].assign(0.0)
+    stats["epoch_loss_batches"].assign(0)
     manager.save(checkpoint_number=optimizer.iterations)
     run_dir_lib.append_history(run_dir, record)
     logging.info("epoch %d: loss %.4f, devel P/R/F1 %.2f/%.2f/%.2f%s, %.0f tokens/s (train), "
