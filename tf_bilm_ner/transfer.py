@@ -47,7 +47,8 @@ ENCODER_VARIABLES: Dict[str, Callable[[Encoder], tf.Variable]] = {
     "backward_lstm/cell/bias": lambda e: e.backward_lstm.cell.bias,
 }
 SKIPPED_MODEL_VARIABLES = ("model/softmax_weights", "model/softmax_biases")
-LOOP_STATE = ("epoch", "batches_in_epoch", "save_counter")
+LOOP_STATE = ("epoch", "batches_in_epoch", "save_counter", "epoch_loss_forward",
+              "epoch_loss_backward", "epoch_batches", "epoch_tokens")
 # Sizes the tagger must share with the BiLM for the weights to fit.
 SHARED_SIZES = ("word_dim", "char_dim", "char_filters", "char_kernel_size", "lstm_units")
 
