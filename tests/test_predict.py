@@ -1,6 +1,7 @@
 """tools/predict.py and annotate.py: PubTator, raw text and CoNLL in and out, offsets exact."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import tensorflow as tf
 from tests.helpers import TESTDATA, make_run_dir
 from tests.test_tokenizer import detokenize
 from tf_bilm_ner import annotate, export
+from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.data.conll import read_conll
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -129,6 +131,23 @@ class PredictTest(tf.test.TestCase):
       self.assertNotIn("Traceback", proc.stderr)
       self.assertFalse(os.path.exists(out))
       self.assertEmpty([n for n in os.listdir(self.get_temp_dir()) if ".tmp-" in n])
+
+  def test_truncated_checkpoint_is_a_clear_error(self):
+    broken = os.path.join(self.get_temp_dir(), "broken_run")
+    shutil.copytree(self.run_dir, broken)
+    best = os.path.join(broken, "best")
+    data = [f for f in os.listdir(best) if ".data-" in f][0]
+    with open(os.path.join(best, data), "r+b") as f:
+      f.truncate(50)
+    with self.assertRaisesRegex(run_dir_lib.RunDirError, r"best/ckpt-1: unreadable checkpoint"):
+      run_dir_lib.load_tagger(broken)
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "evaluate.py"),
+                           f"--run_dir={broken}", f"--data={TESTDATA}/ncbi_devel_head.tsv"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("unreadable checkpoint", proc.stderr)
+    self.assertNotIn("Traceback", proc.stderr)
 
 
 if __name__ == "__main__":

@@ -134,8 +134,14 @@ def load_tagger(run_dir: str, which: str = "best"):
   if prefix is None:
     raise RunDirError(f"{p[which]}: no checkpoint found")
   build_variables(tagger)
-  status = tf.train.Checkpoint(model=tagger).read(prefix)
-  status.assert_existing_objects_matched().expect_partial()
+  try:
+    status = tf.train.Checkpoint(model=tagger).read(prefix)
+    status.assert_existing_objects_matched().expect_partial()
+  except (tf.errors.OpError, ValueError, IndexError, AssertionError) as e:
+    # A truncated or foreign file: TF's own message, first line, without its traceback.
+    message = (getattr(e, "message", None) or str(e) or type(e).__name__).splitlines()[0]
+    raise RunDirError(f"{prefix}: unreadable checkpoint ({message[:300]}); the previous "
+                      "checkpoint, if any, is listed in the directory's `checkpoint` file") from None
   return tagger, featurizer, vocabs, config
 
 
