@@ -18,23 +18,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Each worker runs this in its own process (the strategy must exist before any other TF op).
 WORKER_SCRIPT = """
-import os, sys
+import sys
 import numpy as np
 import tensorflow as tf
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
-from tf_bilm_ner import bilm_training, distribute
-from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig, EncoderConfig
-from tf_bilm_ner.data import lm_vocab
+from tests.test_bilm_training import train_small
+from tf_bilm_ner import distribute
 shards, run_dir, out, max_steps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-pattern = os.path.join(shards, "train-*")
-config = BiLMConfig(encoder=EncoderConfig(word_dim=23, char_dim=7, char_filters=19,
-                                          lstm_units=29, dropout=0.0, word_dropout=0.0),
-                    num_sampled=61)
-vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(pattern), max_words=500)
-result = bilm_training.train_bilm(
-    pattern, os.path.join(shards, "valid-*"), run_dir, config,
-    BiLMTrainConfig(learning_rate=0.01, batch_tokens=794, epochs=2, shuffle_buffer=101),
-    vocabs=vocabs, strategy=strategy, steps_per_epoch=3, max_steps=max_steps)
+result = train_small(shards, run_dir, strategy, steps_per_epoch=3, max_steps=max_steps)
 np.savez(out, *[v.numpy() for v in result.model.trainable_variables],
          steps=[h["step"] for h in result.history])
 print("WORKERS", distribute.num_workers(strategy), "CHIEF", distribute.is_chief(strategy))

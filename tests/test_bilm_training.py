@@ -19,26 +19,25 @@ CONFIG = BiLMConfig(encoder=EncoderConfig(word_dim=23, char_dim=7, char_filters=
 TRAIN = BiLMTrainConfig(learning_rate=0.01, batch_tokens=397, epochs=3, shuffle_buffer=101)
 
 
+def train_small(shards, run_dir, strategy, **kwargs):
+  """`train_bilm` at CONFIG sizes on `_shards` output, 2 epochs: the distributed tests' run."""
+  pattern = os.path.join(shards, "train-*")
+  vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(pattern), max_words=500)
+  return bilm_training.train_bilm(
+      pattern, os.path.join(shards, "valid-*"), run_dir, CONFIG,
+      BiLMTrainConfig(learning_rate=0.01, batch_tokens=794, epochs=2, shuffle_buffer=101),
+      vocabs=vocabs, strategy=strategy, **kwargs)
+
+
 # Runs in a fresh process: logical devices must be set before TensorFlow initialises.
 MIRRORED_SCRIPT = """
-import json, os, sys
+import json, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from tf_bilm_ner import bilm_training
-from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig, EncoderConfig
-from tf_bilm_ner.data import lm_vocab
-shards, run_dir = sys.argv[1], sys.argv[2]
-pattern = os.path.join(shards, "train-*")
+from tests.test_bilm_training import train_small
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-config = BiLMConfig(encoder=EncoderConfig(word_dim=23, char_dim=7, char_filters=19,
-                                          lstm_units=29, dropout=0.0, word_dropout=0.0),
-                    num_sampled=61)
-vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(pattern), max_words=500)
-history = bilm_training.train_bilm(
-    pattern, os.path.join(shards, "valid-*"), run_dir, config,
-    BiLMTrainConfig(learning_rate=0.01, batch_tokens=794, epochs=2, shuffle_buffer=101),
-    vocabs=vocabs, strategy=strategy).history
+history = train_small(sys.argv[1], sys.argv[2], strategy).history
 print("REPLICAS", strategy.num_replicas_in_sync)
 print("HISTORY " + json.dumps(history))
 """

@@ -16,7 +16,7 @@ import time
 import tensorflow as tf
 
 from tests.test_bilm_training import _shards
-from tests.test_train_tagger_e2e import DEVEL, TRAIN
+from tests.test_train_tagger_e2e import DEVEL, TRAIN, _run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TAGGER_FLAGS = ["--word_dim=23", "--char_dim=7", "--char_filters=19", "--lstm_units=29",
@@ -101,10 +101,7 @@ class KillResumeTest(tf.test.TestCase):
 
   def test_train_tagger(self):
     ref = os.path.join(self.get_temp_dir(), "ref")
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train_tagger.py"),
-                           f"--run_dir={ref}", *TAGGER_FLAGS], capture_output=True, text=True,
-                          timeout=900, env=dict(os.environ, PYTHONPATH=ROOT,
-                                                TF_CPP_MIN_LOG_LEVEL="2"))
+    proc = _run("train_tagger.py", f"--run_dir={ref}", *TAGGER_FLAGS)  # uninterrupted
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     run = os.path.join(self.get_temp_dir(), "killed")
     logs = self._killed_run("train_tagger.py", [f"--run_dir={run}", *TAGGER_FLAGS], run,
@@ -128,10 +125,7 @@ class KillResumeTest(tf.test.TestCase):
     shards = _shards(os.path.join(self.get_temp_dir(), "corpus"), num_shards=2)
     args = [f"--shards_dir={shards}", *BILM_FLAGS]
     ref = os.path.join(self.get_temp_dir(), "bilm_ref")
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train_bilm.py"),
-                           f"--run_dir={ref}", *args], capture_output=True, text=True,
-                          timeout=900, env=dict(os.environ, PYTHONPATH=ROOT,
-                                                TF_CPP_MIN_LOG_LEVEL="2"))
+    proc = _run("train_bilm.py", f"--run_dir={ref}", *args)  # uninterrupted
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     run = os.path.join(self.get_temp_dir(), "bilm_killed")
     logs = self._killed_run("train_bilm.py", [f"--run_dir={run}", *args], run, kills=3, seed=1)

@@ -18,6 +18,7 @@ as PubTator counts them. Memory is bounded by one batch; the output is written
 under a temporary name and renamed when complete.
 """
 import dataclasses
+import itertools
 import json
 import os
 import time
@@ -284,7 +285,7 @@ def _annotate_conll(inputs, out, output_format, annotator, progress) -> None:
   for path in inputs:
     batch: List[conll.Sentence] = []
     stream = conll.iter_conll(path, require_tags=False)
-    for sentence in _chain(stream, [None]):
+    for sentence in itertools.chain(stream, [None]):  # None: flush the last batch
       if sentence is not None:
         if len(sentence.tokens) > max_tokens:
           raise InputError(f"{path}:{sentence.line}: sentence of {len(sentence.tokens)} tokens, "
@@ -303,7 +304,3 @@ def _annotate_conll(inputs, out, output_format, annotator, progress) -> None:
         progress.update(len(batch), sum(len(s.tokens) for s in batch), 0)
         batch = []
 
-
-def _chain(*iterables):
-  for it in iterables:
-    yield from it

@@ -1,4 +1,4 @@
-"""Writing outputs so that a partial file is never left under the final name."""
+"""Writing outputs so that a partial file is never left under the final name; error lines."""
 import json
 import os
 
@@ -17,3 +17,8 @@ def write_text_atomic(path: str, text: str) -> None:
 
 def write_json_atomic(path: str, obj) -> None:
   write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def error_line(err: Exception) -> str:
+  """The first line of an exception's message (TensorFlow's carry pages of graph context)."""
+  return (getattr(err, "message", None) or str(err) or type(err).__name__).splitlines()[0]

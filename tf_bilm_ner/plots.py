@@ -32,6 +32,19 @@ def _pyplot():
   return plt
 
 
+def _finish(plt, fig, ax, xlabel: str, ylabel: str, title: str, out_png: str) -> bool:
+  """Labels, grid, legend; writes the PNG and closes the figure."""
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  ax.set_title(title)
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(out_png, dpi=120)
+  plt.close(fig)
+  return True
+
+
 def convergence(results_dir: str, dataset: str, out_png: str) -> bool:
   """Devel F1 per epoch for both inits; False if there is nothing to plot."""
   plt = _pyplot()
@@ -53,15 +66,8 @@ def convergence(results_dir: str, dataset: str, out_png: str) -> bool:
   if not drawn:
     plt.close(fig)
     return False
-  ax.set_xlabel("epoch")
-  ax.set_ylabel("devel F1")
-  ax.set_title(f"{dataset}: devel F1 per epoch (mean, min-max over seeds)")
-  ax.grid(alpha=0.3)
-  ax.legend()
-  fig.tight_layout()
-  fig.savefig(out_png, dpi=120)
-  plt.close(fig)
-  return True
+  return _finish(plt, fig, ax, "epoch", "devel F1",
+                 f"{dataset}: devel F1 per epoch (mean, min-max over seeds)", out_png)
 
 
 def _test_f1(paths: List[str]) -> List[float]:
@@ -107,12 +113,5 @@ def data_efficiency(results_dir: str, dataset: str, out_png: str) -> bool:
   ax.set_xscale("log")
   ax.set_xticks([10, 25, 50, 100])
   ax.set_xticklabels(["10%", "25%", "50%", "100%"])
-  ax.set_xlabel("share of train sentences")
-  ax.set_ylabel("test F1")
-  ax.set_title(f"{dataset}: data efficiency (mean ± std over seeds)")
-  ax.grid(alpha=0.3)
-  ax.legend()
-  fig.tight_layout()
-  fig.savefig(out_png, dpi=120)
-  plt.close(fig)
-  return True
+  return _finish(plt, fig, ax, "share of train sentences", "test F1",
+                 f"{dataset}: data efficiency (mean ± std over seeds)", out_png)

@@ -19,6 +19,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import tensorflow as tf
 
+from tf_bilm_ner import files
 from tf_bilm_ner.config import ConfigError, TaggerConfig
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.labeled import Featurizer
@@ -139,9 +140,9 @@ def load_tagger(run_dir: str, which: str = "best"):
     status.assert_existing_objects_matched().expect_partial()
   except (tf.errors.OpError, ValueError, IndexError, AssertionError) as e:
     # A truncated or foreign file: TF's own message, first line, without its traceback.
-    message = (getattr(e, "message", None) or str(e) or type(e).__name__).splitlines()[0]
-    raise RunDirError(f"{prefix}: unreadable checkpoint ({message[:300]}); the previous "
-                      "checkpoint, if any, is listed in the directory's `checkpoint` file") from None
+    raise RunDirError(f"{prefix}: unreadable checkpoint ({files.error_line(e)[:300]}); the "
+                      "previous checkpoint, if any, is listed in the directory's `checkpoint` "
+                      "file") from None
   return tagger, featurizer, vocabs, config
 
 

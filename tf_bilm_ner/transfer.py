@@ -151,8 +151,7 @@ _READ_ERRORS = (tf.errors.OpError, ValueError, IndexError)  # IndexError: trunca
 
 
 def _unreadable(path: str, e: Exception) -> TransferError:
-  message = (getattr(e, "message", None) or str(e) or type(e).__name__).splitlines()[0]
-  return TransferError(f"{path}: unreadable checkpoint ({message})")
+  return TransferError(f"{path}: unreadable checkpoint ({files.error_line(e)})")
 
 
 def _read(path: str):
