@@ -8,7 +8,9 @@ import json
 import os
 import random
 import re
+import resource
 import signal
+import tempfile
 import subprocess
 import sys
 import time
@@ -44,7 +46,33 @@ def _wait_for(predicate, proc, timeout=120.0, poll=0.01):
   return False
 
 
+def _file_size_limit(limit):
+  """preexec_fn: files the child writes may not grow beyond `limit` bytes (EFBIG, as a full
+  disk gives ENOSPC; Python ignores SIGXFSZ, so the write fails instead of killing)."""
+  return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
 class KillResumeTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.ref = os.path.join(tempfile.mkdtemp(), "ref")  # uninterrupted tagger run
+    proc = _run("train_tagger.py", f"--run_dir={cls.ref}", *TAGGER_FLAGS)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+  def _assert_same_as_reference(self, run):
+    history = [json.loads(x) for x in open(os.path.join(run, "history.jsonl"))]
+    want = [json.loads(x) for x in open(os.path.join(self.ref, "history.jsonl"))]
+    self.assertEqual([h["epoch"] for h in history], [h["epoch"] for h in want])
+    self.assertEqual([h["step"] for h in history], [h["step"] for h in want])
+    self.assertAllClose([h["loss"] for h in history], [h["loss"] for h in want], rtol=1e-5)
+    self.assertAllClose([h["devel_f1"] for h in history], [h["devel_f1"] for h in want],
+                        atol=1.0)
+    scores = json.load(open(os.path.join(run, "eval", "scores.json")))
+    ref_scores = json.load(open(os.path.join(self.ref, "eval", "scores.json")))
+    self.assertAllClose(scores["devel"]["micro"]["f1"], ref_scores["devel"]["micro"]["f1"],
+                        atol=1.0)
 
   def _checkpoints_load(self, ckpt_dir):
     """Every checkpoint the state file lists reads completely."""
@@ -100,26 +128,41 @@ class KillResumeTest(tf.test.TestCase):
     return [re.search(r"resumed from (\S+) at epoch (\d+), batch (\d+)", log) for log in logs]
 
   def test_train_tagger(self):
-    ref = os.path.join(self.get_temp_dir(), "ref")
-    proc = _run("train_tagger.py", f"--run_dir={ref}", *TAGGER_FLAGS)  # uninterrupted
-    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     run = os.path.join(self.get_temp_dir(), "killed")
     logs = self._killed_run("train_tagger.py", [f"--run_dir={run}", *TAGGER_FLAGS], run,
                             kills=4, seed=0)
     self.assertLen(logs, 5)  # four kills, then a run to the end
     resumed = [m for m in self._resumes(logs[1:]) if m]
     self.assertGreaterEqual(len(resumed), 3)  # a kill before the first save restarts from zero
-    history = [json.loads(x) for x in open(os.path.join(run, "history.jsonl"))]
-    want = [json.loads(x) for x in open(os.path.join(ref, "history.jsonl"))]
-    self.assertEqual([h["epoch"] for h in history], [h["epoch"] for h in want])
-    self.assertEqual([h["step"] for h in history], [h["step"] for h in want])
-    self.assertAllClose([h["loss"] for h in history], [h["loss"] for h in want], rtol=1e-5)
-    self.assertAllClose([h["devel_f1"] for h in history], [h["devel_f1"] for h in want],
-                        atol=1.0)
-    scores = json.load(open(os.path.join(run, "eval", "scores.json")))
-    ref_scores = json.load(open(os.path.join(ref, "eval", "scores.json")))
-    self.assertAllClose(scores["devel"]["micro"]["f1"], ref_scores["devel"]["micro"]["f1"],
-                        atol=1.0)
+    self._assert_same_as_reference(run)
+
+  def test_write_failure_during_save_keeps_the_last_checkpoint(self):
+    run = os.path.join(self.get_temp_dir(), "full")
+    args = [f"--run_dir={run}", *TAGGER_FLAGS]
+    ckpt_dir = os.path.join(run, "ckpt")
+    with open(os.path.join(self.get_temp_dir(), "full-0.log"), "w") as log:
+      proc = _start("train_tagger.py", args, log)  # killed once it has a checkpoint
+      _wait_for(lambda: tf.train.latest_checkpoint(ckpt_dir) is not None, proc)
+      proc.kill()
+      proc.wait()
+    before = self._checkpoints_load(ckpt_dir)
+    self.assertIsNotNone(before)
+    data_bytes = os.path.getsize(tf.io.gfile.glob(before + ".data-*")[0])
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tools", "train_tagger.py"), *args],
+        capture_output=True, text=True, timeout=600, preexec_fn=_file_size_limit(data_bytes // 2),
+        env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2"))
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("resumed from", proc.stderr)
+    self.assertRegex(proc.stderr, r"ckpt: could not write a checkpoint \(.*File too large.*\); "
+                     r"the last complete one \(.*ckpt-\d+\) is intact")
+    self.assertNotIn("Traceback", proc.stderr)
+    self.assertEqual(self._checkpoints_load(ckpt_dir), before)
+    self.assertEmpty([n for n in os.listdir(ckpt_dir) if n.endswith("_temp")])
+    proc = _run("train_tagger.py", *args)  # space again: resumes and finishes
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn(f"resumed from {before}", proc.stderr)
+    self._assert_same_as_reference(run)
 
   def test_train_bilm(self):
     shards = _shards(os.path.join(self.get_temp_dir(), "corpus"), num_shards=2)

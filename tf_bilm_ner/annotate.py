@@ -27,7 +27,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
 import tensorflow as tf
 from absl import logging
 
-from tf_bilm_ner import export
+from tf_bilm_ner import export, files
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.data import conll, tokenizer
 
@@ -51,7 +51,7 @@ class Annotator:
 
   def __init__(self, path: str):
     if os.path.exists(os.path.join(path, "saved_model.pb")):
-      model = tf.saved_model.load(path)
+      model = _load_saved_model(path)
       self._tokens_fn = model.signatures["serving_default"]
       self._text_fn = model.signatures["tag_text"]
       with open(os.path.join(path, "assets.extra", "export_config.json"), encoding="utf-8") as f:
@@ -85,6 +85,24 @@ class Annotator:
                           lengths=tf.constant([len(s) for s in sentences], tf.int32))
     return [[t.decode("utf-8") for t in row[:len(s)]]
             for row, s in zip(out["tags"].numpy(), sentences)]
+
+
+def _load_saved_model(path: str):
+  """tf.saved_model.load, with a missing asset or a damaged file as one line naming the file."""
+  needed = [os.path.join(path, "assets", f"{n}.txt") for n in ("words", "chars", "tags")]
+  needed.append(os.path.join(path, "assets.extra", "export_config.json"))
+  missing = [f for f in needed if not os.path.isfile(f)]
+  if missing:
+    raise InputError(f"{missing[0]}: missing from the SavedModel; re-export it with "
+                     "tools/export_saved_model.py")
+  try:
+    model = tf.saved_model.load(path)
+  except (tf.errors.OpError, ValueError, OSError, IndexError) as e:  # IndexError: data cut short
+    raise InputError(f"{path}: not a loadable SavedModel ({files.error_line(e)[:300]})") from None
+  if not {"serving_default", "tag_text"} <= set(model.signatures):
+    raise InputError(f"{path}: SavedModel has signatures {sorted(model.signatures)}, expected "
+                     "serving_default and tag_text (export with tools/export_saved_model.py)")
+  return model
 
 
 def read_text_lines(path: str) -> Iterator[Document]:

@@ -211,8 +211,12 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
   write_dir = distribute.scratch_dir(ckpt_dir, strategy)
   manager = tf.train.CheckpointManager(ckpt, write_dir, max_to_keep=2)
 
+  if chief:  # 2 checkpoints kept (+1 being written); 64 MiB for TensorBoard and history
+    run_dir_lib.check_free_space(
+        run_dir, 3 * run_dir_lib.checkpoint_bytes([bilm, optimizer]) + 2**26, "2 checkpoints")
+
   def save():
-    manager.save()
+    run_dir_lib.save_checkpoint(manager)
     if not chief:
       tf.io.gfile.rmtree(write_dir)
 

@@ -63,7 +63,8 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
   """Scores a run's checkpoint on a CoNLL file; optionally writes token/gold/predicted CoNLL.
 
   Gold tags the tagger cannot predict (absent from its tag vocabulary) are
-  allowed: they count as missed entities, and a warning names them.
+  allowed: they count as missed entities, a warning names them, and the scores list them
+  under `unknown_gold_tags`.
   """
   tagger, featurizer, vocabs, _ = run_dir_lib.load_tagger(run_dir, which)
   sentences = read_conll(data_path)
@@ -76,4 +77,7 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
   if predictions_path:
     write_conll(predictions_path, sentences, pred)
   logging.info("%s\n%s", data_path, metrics.format_scores(micro, per_type))
-  return score_dict(micro, per_type)
+  scores = score_dict(micro, per_type)
+  if unknown:
+    scores["unknown_gold_tags"] = unknown
+  return scores

@@ -66,6 +66,40 @@ def check_writable(run_dir: str) -> None:
     raise RunDirError(f"{run_dir}: cannot write to the run directory ({e.strerror})") from None
 
 
+def checkpoint_bytes(objects: Sequence[Any]) -> int:
+  """Bytes one checkpoint of these models/optimisers takes (float data, index excluded)."""
+  return sum(v.shape.num_elements() * v.dtype.size
+             for o in objects for v in o.variables)
+
+
+def check_free_space(directory: str, need_bytes: int, what: str) -> None:
+  """Fails before training if `directory`'s file system has less than `need_bytes` free."""
+  free = shutil.disk_usage(directory).free
+  if free < need_bytes:
+    raise RunDirError(f"{directory}: {free / 2**20:.0f} MiB free on its file system, but "
+                      f"{what} need about {need_bytes / 2**20:.0f} MiB; free space or choose "
+                      "another directory")
+
+
+def save_checkpoint(manager: tf.train.CheckpointManager, checkpoint_number=None) -> str:
+  """CheckpointManager.save; a failed write (disk full, quota, file size limit) is one line.
+
+  TF writes a checkpoint under `<prefix>_temp` and renames it when complete, and updates
+  the `checkpoint` state file last, so a failed save leaves the previous checkpoint listed
+  and intact; the temporary files are removed here.
+  """
+  try:
+    return manager.save(checkpoint_number=checkpoint_number)
+  except (tf.errors.OpError, OSError) as e:
+    for leftover in tf.io.gfile.glob(os.path.join(manager.directory, "*_temp")):
+      tf.io.gfile.rmtree(leftover)
+    message = getattr(e, "strerror", None) or files.error_line(e)[-200:]
+    raise RunDirError(
+        f"{manager.directory}: could not write a checkpoint ({message}); the last complete "
+        f"one ({manager.latest_checkpoint or 'none yet'}) is intact. Free space and rerun the "
+        "same command to resume from it") from None
+
+
 VOCAB_SIZE_KEYS = ("num_tags", "word_vocab_size", "char_vocab_size")
 
 

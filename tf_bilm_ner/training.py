@@ -167,6 +167,10 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
   manager = tf.train.CheckpointManager(ckpt, p["ckpt"], max_to_keep=2)
   best_manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=tagger), p["best"],
                                             max_to_keep=1)
+  # Kept: 2 training checkpoints (+1 being written) and 1 best (+1); 16 MiB for the rest.
+  run_dir_lib.check_free_space(
+      run_dir, 3 * run_dir_lib.checkpoint_bytes([tagger, optimizer])
+      + 2 * run_dir_lib.checkpoint_bytes([tagger]) + 2**24, "2 checkpoints and the best one")
   if resuming:
     run_dir_lib.restore(manager.latest_checkpoint, core, stats)
     logging.info("resumed from %s at epoch %d, batch %d (best devel F1 %.2f at epoch %d)",
@@ -213,7 +217,7 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
         state["batches_in_epoch"].assign(i + 1)
         stats["epoch_loss_sum"].assign(done_sum + sum(float(x) for x in losses))
         stats["epoch_loss_batches"].assign(done_batches + len(losses))
-        manager.save(checkpoint_number=optimizer.iterations)
+        run_dir_lib.save_checkpoint(manager, optimizer.iterations)
         last_save = time.time()
     batches = done_batches + len(losses)  # float() of each loss waits for its step
     mean_loss = (done_sum + sum(float(x) for x in losses)) / batches if batches else 0.0
@@ -238,14 +242,14 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
       state["best_f1"].assign(micro.f1)
       state["best_epoch"].assign(epoch)
       state["bad_epochs"].assign(0)
-      best_manager.save(checkpoint_number=epoch)
+      run_dir_lib.save_checkpoint(best_manager, epoch)
     else:
       state["bad_epochs"].assign_add(1)
     state["epoch"].assign(epoch + 1)
     state["batches_in_epoch"].assign(0)
     stats["epoch_loss_sum"].assign(0.0)
     stats["epoch_loss_batches"].assign(0)
-    manager.save(checkpoint_number=optimizer.iterations)
+    run_dir_lib.save_checkpoint(manager, optimizer.iterations)
     run_dir_lib.append_history(run_dir, record)
     logging.info("epoch %d: loss %.4f, devel P/R/F1 %.2f/%.2f/%.2f%s, %.0f tokens/s (train), "
                  "%.1fs", epoch, record["loss"], micro.precision, micro.recall, micro.f1,

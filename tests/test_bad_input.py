@@ -1,0 +1,256 @@
+"""Bad input, table by table: every case gets one clear error naming the file (and line where
+there is one), or the documented handling; never a hang or a TensorFlow traceback.
+
+The tables: CoNLL files (the reader every binary uses), trained-model inputs (evaluation, run
+directories, checkpoints, SavedModels, transfer), the serving signatures, output space, and
+the binaries themselves (exit status, message, no traceback, no partial output).
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+import tensorflow as tf
+
+from tests.helpers import make_run_dir
+from tests.test_bilm_training import _shards
+from tf_bilm_ner import annotate, export, prediction, transfer
+from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.data.conll import ConllFormatError, read_conll
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LONG = "".join(f"w{i}\tO\n" for i in range(10_000)).encode()
+
+# name, file bytes, (line, message) of the expected error, or the (tokens, tags) read.
+CONLL_CASES = [
+    ("empty file", b"", (None, "no sentences")),
+    ("only blank lines", b"\n\r\n\n", (None, "no sentences")),
+    ("binary garbage", bytes(range(256)) * 8, (1, "NUL byte: this looks like a binary file")),
+    ("invalid UTF-8", b"a\tO\n\xc3\x28\tO\n", (2, "not valid UTF-8 (byte 0xc3")),
+    ("one column", b"IL-2\n", (1, "expected at least 2 columns")),
+    ("wrong column count", b"a\tO\nb\tNN\tO\n", (2, "expected 2 columns like the first")),
+    ("tab inside a token", b"IL-2\tB-X\nalpha\tchain\tI-X\n", (2, "expected 2 columns")),
+    ("malformed tag", b"a\tO\nb\tB_Disease\n", (2, "malformed tag 'B_Disease'")),
+    ("space-padded token", b"a\tO\n a\tO\n", (2, "empty or space-padded token")),
+    ("CRLF line endings", b"IL-2\tB-X\r\ngene\tI-X\r\n\r\n", (["IL-2", "gene"], ["B-X", "I-X"])),
+    ("UTF-8 BOM", b"\xef\xbb\xbfIL-2\tB-X\n", (["IL-2"], ["B-X"])),
+    ("IOB1 chunk start", b"IL-2\tI-X\n", (["IL-2"], ["B-X"])),  # repaired, with a warning
+    ("10,000-token sentence", LONG, ([f"w{i}" for i in range(10_000)], ["O"] * 10_000)),
+    ("1,000-character token", b"a" * 1000 + b"\tO\n", (["a" * 1000], ["O"])),
+]
+
+
+def _write(directory, name, content: bytes):
+  path = os.path.join(directory, name.replace(" ", "_").replace(",", "") + ".tsv")
+  with open(path, "wb") as f:
+    f.write(content)
+  return path
+
+
+def _run(tool, *args):
+  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+  return subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), *args],
+                        capture_output=True, text=True, env=env, timeout=300)
+
+
+class ConllTableTest(tf.test.TestCase):
+
+  def test_table(self):
+    for name, content, want in CONLL_CASES:
+      with self.subTest(name):
+        path = _write(self.get_temp_dir(), name, content)
+        if isinstance(want[0], list):
+          sentences = read_conll(path)
+          self.assertLen(sentences, 1)
+          self.assertEqual((sentences[0].tokens, sentences[0].tags), want)
+        else:
+          line, message = want
+          where = f"{path}:{line}: " if line else f"{path}: "
+          with self.assertRaises(ConllFormatError) as ctx:
+            read_conll(path)
+          self.assertTrue(str(ctx.exception).startswith(where), str(ctx.exception))
+          self.assertIn(message, str(ctx.exception))
+
+
+class ModelInputTableTest(tf.test.TestCase):
+  """Inputs to a trained tagger: run directories, checkpoints, SavedModels, a BiLM."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.tmp = tf.compat.v1.test.get_temp_dir()
+    cls.run_dir = os.path.join(cls.tmp, "run")
+    make_run_dir(cls.run_dir)
+    cls.export = export.export(cls.run_dir, os.path.join(cls.tmp, "exports"), version=1)
+    cls.bilm = os.path.join(cls.tmp, "bilm")  # a BiLM written by the binary, 2 steps
+    proc = _run("train_bilm.py", f"--shards_dir={_shards(os.path.join(cls.tmp, 'corpus'))}",
+                f"--run_dir={cls.bilm}", "--max_words=300", "--num_sampled=7",
+                "--batch_tokens=211", "--max_steps=2", "--word_dim=5", "--char_dim=3",
+                "--char_filters=5", "--lstm_units=7")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+  def _copy(self, src, name):
+    dst = os.path.join(self.get_temp_dir(), name)
+    shutil.copytree(src, dst)
+    return dst
+
+  def _data(self, name, content: bytes):
+    return _write(self.get_temp_dir(), name, content)
+
+  def test_evaluation_handles_long_and_unknown_input(self):
+    # name, data, check(scores, predictions): documented handling, not errors.
+    cases = [
+        ("10,000-token sentence", LONG,  # tagged whole, one prediction per token
+         lambda s, p: self.assertLen(p, 10_000)),
+        ("1,000-character token", b"a" * 1000 + b"\tO\nb\tO\n",  # characters cut to the limit
+         lambda s, p: self.assertLen(p, 2)),
+        ("unknown gold tags", b"aspirin\tB-Chemical\nx\tO\n",  # counted as missed, listed
+         lambda s, p: (self.assertEqual(s["unknown_gold_tags"], ["B-Chemical"]),
+                       self.assertEqual(s["micro"]["num_gold"], 1))),
+    ]
+    for name, content, check in cases:
+      with self.subTest(name):
+        out = os.path.join(self.get_temp_dir(), "pred.conll")
+        scores = prediction.evaluate_file(self.run_dir, self._data(name, content), out)
+        with open(out, encoding="utf-8") as f:
+          check(scores, [line for line in f if line.strip()])
+
+  def test_damaged_run_directories_and_exports(self):
+    def truncate(path, pattern, size=40):
+      with open(tf.io.gfile.glob(os.path.join(path, pattern))[0], "r+b") as f:
+        f.truncate(size)
+
+    def garble(path, pattern):
+      target = tf.io.gfile.glob(os.path.join(path, pattern))[0]
+      with open(target, "r+b") as f:
+        f.write(os.urandom(os.path.getsize(target)))
+
+    # name, what to damage (run dir or export copy), call, error type, message
+    cases = [
+        ("truncated checkpoint", "run", lambda d: truncate(d, "best/*.data-*"),
+         run_dir_lib.load_tagger, run_dir_lib.RunDirError, "best/ckpt-1: unreadable checkpoint"),
+        ("corrupt checkpoint index", "run", lambda d: garble(d, "best/*.index"),
+         run_dir_lib.load_tagger, run_dir_lib.RunDirError, "best/ckpt-1: unreadable checkpoint"),
+        ("missing checkpoint", "run", lambda d: shutil.rmtree(os.path.join(d, "best")),
+         run_dir_lib.load_tagger, run_dir_lib.RunDirError, "best: no checkpoint found"),
+        ("missing vocabulary", "run", lambda d: os.remove(os.path.join(d, "vocab", "words.txt")),
+         run_dir_lib.load_tagger, vocab_lib.VocabularyError, "words.txt: vocabulary file not "),
+        ("vocabulary of another model", "run",
+         lambda d: open(os.path.join(d, "vocab", "tags.txt"), "a").write("B-Extra\n"),
+         run_dir_lib.load_tagger, run_dir_lib.RunDirError, "vocabulary sizes do not match"),
+        ("SavedModel missing a vocabulary asset", "export",
+         lambda d: os.remove(os.path.join(d, "assets", "tags.txt")),
+         annotate.Annotator, annotate.InputError, "assets/tags.txt: missing from the SavedModel"),
+        ("SavedModel with a damaged graph", "export", lambda d: truncate(d, "saved_model.pb"),
+         annotate.Annotator, annotate.InputError, "not a loadable SavedModel"),
+        ("SavedModel with damaged variables", "export",
+         lambda d: truncate(d, "variables/*.data-*"),
+         annotate.Annotator, annotate.InputError, "not a loadable SavedModel"),
+    ]
+    for name, what, damage, call, error, message in cases:
+      with self.subTest(name):
+        path = self._copy(self.run_dir if what == "run" else self.export,
+                          name.replace(" ", "_"))
+        damage(path)
+        with self.assertRaisesRegex(error, message):
+          call(path)
+
+  def test_transfer_from_mismatched_bilm(self):
+    cases = [
+        ("vocabulary file of another BiLM",
+         lambda d: open(os.path.join(d, "vocab", "words.txt"), "a").write("extra\n"),
+         r"vocabularies \(301 words, .*\) do not match bilm_config.json \(300,"),
+        ("missing BiLM vocabulary", lambda d: os.remove(os.path.join(d, "vocab", "chars.txt")),
+         "not a usable BiLM directory: .*chars.txt: vocabulary file not found"),
+        ("no checkpoint", lambda d: shutil.rmtree(os.path.join(d, "ckpt")), "no checkpoint"),
+    ]
+    for name, damage, message in cases:
+      with self.subTest(name):
+        path = self._copy(self.bilm, name.replace(" ", "_"))
+        damage(path)
+        with self.assertRaisesRegex(transfer.TransferError, message):
+          transfer.load_source(path)
+
+  def test_serving_signatures(self):
+    model = tf.saved_model.load(self.export)
+    tokens_fn, text_fn = model.signatures["serving_default"], model.signatures["tag_text"]
+    limits = export.ExportConfig()
+    # Empty and whitespace-only documents: no sentences, no entities, no error.
+    out = text_fn(text=tf.constant(["", " ", "\n\t \r\n", "\u00a0\u2003"]))
+    self.assertAllEqual(out["num_sentences"], [0, 0, 0, 0])
+    self.assertAllEqual(out["num_entities"], [0, 0, 0, 0])
+    # Empty token strings inside a sentence are tagged (as unknown words), padding is not.
+    out = tokens_fn(tokens=tf.constant([["", "a", ""]]), lengths=tf.constant([2]))
+    self.assertEqual(out["tags"].numpy()[0, 2], b"")
+    # name, signature, inputs, message
+    cases = [
+        ("oversized batch (tokens)", tokens_fn,
+         dict(tokens=tf.fill([limits.max_batch + 1, 1], "a"),
+              lengths=tf.ones([limits.max_batch + 1], tf.int32)),
+         f"max_batch={limits.max_batch}"),
+        ("oversized sentence", tokens_fn,
+         dict(tokens=tf.fill([1, limits.max_tokens + 1], "a"),
+              lengths=tf.constant([limits.max_tokens + 1])), f"max_tokens={limits.max_tokens}"),
+        ("oversized batch (text)", text_fn, dict(text=tf.fill([limits.max_batch + 1], "a")),
+         f"max_batch={limits.max_batch} documents"),
+        ("oversized document", text_fn, dict(text=tf.constant(["a" * (limits.max_text_chars + 1)])),
+         f"max_text_chars={limits.max_text_chars}"),
+    ]
+    for name, fn, inputs, message in cases:
+      with self.subTest(name):
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, message):
+          fn(**inputs)
+
+  def test_output_space(self):
+    free = shutil.disk_usage(self.get_temp_dir()).free
+    with self.assertRaisesRegex(run_dir_lib.RunDirError, r"MiB free on its file system, but 2 "
+                                r"checkpoints need about \d+ MiB"):
+      run_dir_lib.check_free_space(self.get_temp_dir(), free + 2**40, "2 checkpoints")
+    run_dir_lib.check_free_space(self.get_temp_dir(), 1, "a byte")
+    if os.geteuid() != 0:  # root writes anywhere
+      locked = os.path.join(self.get_temp_dir(), "locked")
+      os.makedirs(locked, exist_ok=True)
+      os.chmod(locked, 0o500)
+      with self.assertRaisesRegex(run_dir_lib.RunDirError, "cannot write to the run directory"):
+        run_dir_lib.check_writable(os.path.join(locked, "run"))
+
+  def test_binaries(self):
+    tmp = self.get_temp_dir()
+    empty = self._data("empty", b"")
+    garbage = self._data("garbage", bytes(range(256)) * 8)
+    no_asset = self._copy(self.export, "no_asset")
+    os.remove(os.path.join(no_asset, "assets", "words.txt"))
+    cut_run = self._copy(self.run_dir, "cut_run")
+    with open(tf.io.gfile.glob(os.path.join(cut_run, "best", "*.data-*"))[0], "r+b") as f:
+      f.truncate(40)
+    bilm = self._copy(self.bilm, "bad_bilm")
+    with open(os.path.join(bilm, "vocab", "words.txt"), "a") as f:
+      f.write("extra\n")
+    text = self._data("text", "Ataxia telangiectasia is rare.\n".encode())
+    # tool, args, message, an output that must not exist afterwards
+    cases = [
+        ("train_tagger.py", [f"--run_dir={tmp}/t", f"--train={empty}", f"--devel={empty}"],
+         f"{empty}: no sentences", f"{tmp}/t/ckpt"),
+        ("evaluate.py", [f"--run_dir={self.run_dir}", f"--data={garbage}",
+                         f"--scores_out={tmp}/s.json"],
+         f"{garbage}:1: NUL byte", f"{tmp}/s.json"),
+        ("predict.py", [f"--model={no_asset}", f"--input={text}", f"--output={tmp}/p.jsonl"],
+         "assets/words.txt: missing from the SavedModel", f"{tmp}/p.jsonl"),
+        ("export_saved_model.py", [f"--run_dir={cut_run}", f"--export_dir={tmp}/e"],
+         "unreadable checkpoint", f"{tmp}/e/1"),
+        ("transfer_checkpoint.py", [f"--bilm={bilm}", f"--output_dir={tmp}/x",
+                                    f"--train={text}"],
+         "do not match bilm_config.json", f"{tmp}/x"),
+    ]
+    for tool, args, message, output in cases:
+      with self.subTest(tool):
+        proc = _run(tool, *args)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(message, proc.stderr)
+        self.assertNotIn("Traceback", proc.stderr)
+        self.assertFalse(os.path.exists(output), output)
+
+
+if __name__ == "__main__":
+  tf.test.main()
