@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tests.test_bilm_training import _shards
 from tf_bilm_ner import run_dir as run_dir_lib
-from tf_bilm_ner import transfer
+from tf_bilm_ner import ship, transfer
 from tf_bilm_ner.config import TaggerConfig
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.models.tagger import Tagger
@@ -184,6 +184,32 @@ class TransferTest(tf.test.TestCase):
     proc = _run("transfer_checkpoint.py", f"--bilm={self.source.checkpoint}",
                 f"--output_dir={out}")
     self.assertIn("exists; pass --overwrite", proc.stderr)
+
+  def test_package_float16_and_float32(self):
+    for dtype in ("float16", "float32"):
+      out = os.path.join(self.get_temp_dir(), f"package_{dtype}")
+      proc = _run("package_bilm.py", f"--bilm={self.bilm_dir}", f"--output_dir={out}",
+                  f"--dtype={dtype}")
+      self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+      with open(os.path.join(out, ship.MANIFEST)) as f:
+        manifest = json.load(f)
+      self.assertEqual((manifest["dtype"], manifest["steps"]), (dtype, 3))
+      self.assertIn("vocab/words.txt", manifest["files_sha256_prefix"])
+      self.assertEqual([os.path.basename(i["path"]) for i in manifest["shards"]["inputs"]],
+                       ["text.txt"])
+      source = transfer.load_source(out)
+      reader = tf.train.load_checkpoint(source.checkpoint)
+      keys = {k for k in reader.get_variable_to_shape_map() if "model/" in k}
+      self.assertEqual(sorted(k[:-len(transfer.SUFFIX)] for k in keys), ENC_NAMES)  # no softmax
+      tagger = self._tagger(source.words, source.chars)
+      transfer.transfer(tagger.encoder, source.words, source.chars, source)
+      for short, get in transfer.ENCODER_VARIABLES.items():
+        want = self._bilm_value(short).astype(dtype).astype("float32")
+        self.assertAllEqual(get(tagger.encoder).numpy(), want)  # float16 rounding, nothing else
+    proc = _run("package_bilm.py", f"--bilm={self.bilm_dir}", f"--output_dir={out}")
+    self.assertIn("exists; pass --overwrite", proc.stderr)
+    with self.assertRaisesRegex(transfer.TransferError, "nor a shipped BiLM of that name"):
+      transfer.load_source("no_such_bilm")
 
 
 def dataclasses_replace(obj, **kw):

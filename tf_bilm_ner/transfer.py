@@ -33,6 +33,8 @@ from tf_bilm_ner.data.lm_vocab import LM_RESERVED
 from tf_bilm_ner.layers.encoder import Encoder
 
 SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "checkpoints")
 # Checkpoint name under model/encoder/ -> the tagger's variable.
 ENCODER_VARIABLES: Dict[str, Callable[[Encoder], tf.Variable]] = {
     "word_embedding/embeddings": lambda e: e.word_embedding.embeddings,
@@ -90,13 +92,32 @@ class TransferReport:
                  self.chars_fresh)
 
 
+def shipped() -> List[str]:
+  """Names of the BiLMs shipped in the repository's checkpoints/ (see ship.py)."""
+  if not os.path.isdir(SHIPPED_DIR):
+    return []
+  return sorted(n for n in os.listdir(SHIPPED_DIR)
+                if os.path.exists(os.path.join(SHIPPED_DIR, n, "bilm_config.json")))
+
+
+def resolve(path: str) -> str:
+  """A BiLM path as given if it exists, else the shipped BiLM of that name."""
+  if tf.io.gfile.glob(path.rstrip("/") + "*"):
+    return path
+  if path in shipped():
+    return os.path.join(SHIPPED_DIR, path)
+  raise TransferError(f"{path}: no such BiLM directory or checkpoint, nor a shipped BiLM of "
+                      f"that name (shipped: {', '.join(shipped()) or 'none'})")
+
+
 def load_source(path: str) -> BiLMSource:
-  """Reads a BiLM directory (a train_bilm run dir or a shipped checkpoint dir).
+  """Reads a BiLM directory (a train_bilm run dir or a packaged one, see ship.py).
 
   `path` holds bilm_config.json, vocab/words.txt, vocab/chars.txt and ckpt/
   (its latest checkpoint is used); or `path` is a checkpoint prefix inside such
-  a directory's ckpt/.
+  a directory's ckpt/; or `path` is the name of a BiLM shipped in checkpoints/.
   """
+  path = resolve(path)
   directory, prefix = path.rstrip("/"), None
   if not os.path.isdir(directory):  # a checkpoint prefix, e.g. runs/bilm/ckpt/ckpt-12
     prefix, directory = path, os.path.dirname(os.path.dirname(os.path.abspath(path)))
@@ -211,7 +232,7 @@ def transfer(encoder: Encoder, words: vocab_lib.Vocabulary, chars: vocab_lib.Voc
     elif tuple(value.shape) != tuple(var.shape):
       raise TransferError(f"{source.checkpoint}: {short} has shape {list(value.shape)}, the "
                           f"tagger's has {list(var.shape)}")
-    var.assign(value)
+    var.assign(value.astype(var.dtype.as_numpy_dtype))  # a packaged BiLM may be float16
     report.rows.append((f"model/encoder/{short}", "mapped", detail))
   for name in left or []:
     report.rows.append((name, "left", "initialisation"))

@@ -53,7 +53,8 @@ flags.DEFINE_float("encoder_lr_scale", t.encoder_lr_scale, "The encoder (embeddi
                    "weights closer to the BiLM's.")
 flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
 flags.DEFINE_string("init_from_bilm", None, "Initialise the encoder from this pretrained BiLM "
-                    "(a train_bilm run dir, or a checkpoint prefix in its ckpt/). The size "
+                    "(a train_bilm run dir, a checkpoint prefix in its ckpt/, or the name of a "
+                    "BiLM shipped in checkpoints/, e.g. biomed5m_10epoch). The size "
                     "flags then default to the BiLM's; the word and character vocabularies "
                     "are extended with the BiLM's.")
 flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.")
@@ -96,7 +97,8 @@ def main(argv):
         batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
         seed=FLAGS.seed, train_fraction=FLAGS.train_fraction,
         encoder_lr_scale=FLAGS.encoder_lr_scale,
-        init_from_bilm=os.path.abspath(FLAGS.init_from_bilm) if FLAGS.init_from_bilm else "")
+        init_from_bilm=(os.path.abspath(transfer.resolve(FLAGS.init_from_bilm))
+                        if FLAGS.init_from_bilm else ""))
     train_config.validate()
     if FLAGS.tagger_config:
       tagger_config = TaggerConfig.load(FLAGS.tagger_config)

@@ -1,0 +1,117 @@
+"""A pretrained BiLM packaged for fine-tuning: the encoder only, optionally in float16.
+
+  <out_dir>/
+    bilm_config.json          the BiLM's config (sizes, vocabulary sizes)
+    vocab/words.txt, chars.txt
+    ckpt/ckpt-<step>.*, ckpt/checkpoint
+    manifest.json             source run, corpus files (sha256), steps, perplexity per epoch,
+                              commands, commits, dtype, sha256 of every file packaged
+
+The checkpoint keeps the BiLM's keys (`model/encoder/...`), so `transfer.load_source` reads a
+package exactly like a `train_bilm` run directory. The softmax and the optimiser state, which
+fine-tuning never uses, are left out (two thirds of the BiLM's bytes at a 50k vocabulary).
+`transfer.transfer` casts the stored weights to the tagger's float32.
+"""
+import json
+import os
+import shutil
+from typing import Optional
+
+import tensorflow as tf
+
+from tf_bilm_ner import files, provenance, transfer
+
+MANIFEST = "manifest.json"
+DTYPES = ("float16", "float32")
+
+
+def _module_tree(values: dict) -> tf.Module:
+  """{'a/b/c': array} -> nested tf.Modules whose checkpoint keys are a/b/c."""
+  root = tf.Module()
+  for path, value in values.items():
+    node = root
+    *parents, leaf = path.split("/")
+    for name in parents:
+      if not hasattr(node, name):
+        setattr(node, name, tf.Module())
+      node = getattr(node, name)
+    setattr(node, leaf, tf.Variable(value, trainable=False))
+  return root
+
+
+def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = False) -> dict:
+  """Writes `out_dir` from a BiLM run directory (or checkpoint prefix); returns the manifest.
+
+  Raises:
+    transfer.TransferError: `bilm` is not a usable BiLM.
+    FileExistsError: `out_dir` exists and not `overwrite`.
+  """
+  if dtype not in DTYPES:
+    raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+  if os.path.exists(out_dir) and not overwrite:
+    raise FileExistsError(f"{out_dir} exists; pass --overwrite to replace it")
+  source = transfer.load_source(bilm)
+  reader = tf.train.load_checkpoint(source.checkpoint)
+  values = {}
+  for short in transfer.ENCODER_VARIABLES:
+    key = f"model/encoder/{short}{transfer.SUFFIX}"
+    try:
+      values[f"encoder/{short}"] = reader.get_tensor(key).astype(dtype)
+    except (tf.errors.OpError, ValueError, IndexError) as e:
+      raise transfer.TransferError(f"{source.checkpoint}: cannot read {key} "
+                                   f"({files.error_line(e)})") from None
+  step = int(reader.get_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")) \
+      if reader.has_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") else 0
+  tmp = f"{out_dir.rstrip('/')}.tmp-{os.getpid()}"
+  shutil.rmtree(tmp, ignore_errors=True)
+  try:
+    os.makedirs(os.path.join(tmp, "vocab"))
+    for name in ("words.txt", "chars.txt"):
+      shutil.copy(os.path.join(source.directory, "vocab", name), os.path.join(tmp, "vocab"))
+    shutil.copy(os.path.join(source.directory, "bilm_config.json"), tmp)
+    ckpt = tf.train.Checkpoint(model=_module_tree(values))
+    tf.train.CheckpointManager(ckpt, os.path.join(tmp, "ckpt"), 1).save(checkpoint_number=step)
+    manifest = _manifest(source, tmp, dtype, step, values)
+    files.write_json_atomic(os.path.join(tmp, MANIFEST), manifest)
+    if os.path.exists(out_dir):
+      shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+  finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+  return manifest
+
+
+def _read_json(path: Optional[str]):
+  if not path or not os.path.exists(path):
+    return path
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)
+
+
+def _manifest(source: transfer.BiLMSource, tmp: str, dtype: str, step: int,
+              values: dict) -> dict:
+  report_path = os.path.join(source.directory, "report.json")
+  report = {}
+  if os.path.exists(report_path):  # written by train_bilm when it finishes
+    with open(report_path, encoding="utf-8") as f:
+      report = json.load(f)
+  history = report.get("history", [])
+  packaged = sorted(os.path.relpath(os.path.join(d, n), tmp)
+                    for d, _, names in os.walk(tmp) for n in names)
+  return {
+      "source_run": os.path.abspath(source.directory),
+      "source_checkpoint": os.path.basename(source.checkpoint),
+      "dtype": dtype,
+      "steps": step,
+      "epochs": len(history),
+      "valid_perplexity": [{k: row[k] for k in ("epoch", "valid_perplexity_forward",
+                                                 "valid_perplexity_backward")}
+                           for row in history],
+      "pretraining": report.get("provenance"),
+      "corpus": (report.get("provenance") or {}).get("data_files"),  # path -> sha256 prefix
+      "shards": _read_json(report.get("shards_manifest")),
+      "packaging": provenance.record([]),
+      "files_sha256_prefix": {p: provenance.sha256_prefix(os.path.join(tmp, p))
+                              for p in packaged},
+      "encoder_parameters": int(sum(v.size for v in values.values())),
+  }

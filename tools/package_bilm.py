@@ -1,0 +1,39 @@
+"""Packages a pretrained BiLM for fine-tuning: encoder weights (float16 by default),
+vocabularies, config and a manifest with the pretraining's provenance.
+
+  python tools/package_bilm.py --bilm=runs/bilm/shared_10epoch \
+      --output_dir=checkpoints/biomed5m_10epoch
+
+`train_tagger --init_from_bilm=biomed5m_10epoch` then finds it by name (a package in the
+repository's checkpoints/), or by path anywhere.
+"""
+from absl import app, flags, logging
+
+from tf_bilm_ner import ship, transfer
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("bilm", None, "A train_bilm run dir, or a checkpoint prefix in its ckpt/.")
+flags.DEFINE_string("output_dir", None, "Directory to create.")
+flags.DEFINE_enum("dtype", "float16", list(ship.DTYPES), "Storage type of the weights.")
+flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  try:
+    manifest = ship.package(FLAGS.bilm, FLAGS.output_dir, FLAGS.dtype, FLAGS.overwrite)
+  except (transfer.TransferError, FileExistsError) as err:
+    raise app.UsageError(str(err)) from None
+  logging.info("wrote %s: %d encoder parameters as %s, %d steps, %d epochs", FLAGS.output_dir,
+               manifest["encoder_parameters"], manifest["dtype"], manifest["steps"],
+               manifest["epochs"])
+
+
+def run():
+  flags.mark_flags_as_required(["bilm", "output_dir"])
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()
