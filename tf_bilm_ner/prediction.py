@@ -1,11 +1,12 @@
 """Tagging sentences with a trained tagger, and scoring the result."""
 import dataclasses
-from typing import List, Optional, Sequence
+import os
+from typing import Dict, List, Optional, Sequence
 
 import tensorflow as tf
 from absl import logging
 
-from tf_bilm_ner import metrics
+from tf_bilm_ner import files, metrics, provenance
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence, read_conll, write_conll
@@ -81,3 +82,26 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
   if unknown:
     scores["unknown_gold_tags"] = unknown
   return scores
+
+
+def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float) -> dict:
+  """Scores a finished training run's best checkpoint on devel (and test, if its path is
+  given); writes `<run_dir>/eval/{scores.json, <split>_predictions.conll}`.
+
+  Args:
+    result: the `training.TrainResult`.
+    paths: "train", "devel" and optionally "test" -> CoNLL file (None: not scored).
+    seed, started: for the provenance record (`started`: time.time() at the run's start).
+  """
+  eval_dir = os.path.join(result.run_dir, "eval")
+  os.makedirs(eval_dir, exist_ok=True)
+  report = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+            "stopped_early": result.stopped_early}
+  for split in ("devel", "test"):
+    if paths.get(split):
+      report[split] = evaluate_file(result.run_dir, paths[split],
+                                    os.path.join(eval_dir, f"{split}_predictions.conll"))
+  report["provenance"] = provenance.record([p for p in paths.values() if p], seed=seed,
+                                           started=started)
+  files.write_json_atomic(os.path.join(eval_dir, "scores.json"), report)
+  return report

@@ -17,7 +17,7 @@ from absl import app, flags, logging
 
 from tf_bilm_ner import bilm_training, distribute, files, provenance
 from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig, ConfigError, EncoderConfig
-from tf_bilm_ner.data import lm_vocab
+from tf_bilm_ner.data import lm_vocab, sharding
 from tf_bilm_ner.data.sharding import CorpusError
 from tf_bilm_ner.run_dir import RunDirError
 
@@ -88,8 +88,7 @@ def main(argv):
   manifest = os.path.join(FLAGS.shards_dir or "", "manifest.json")
   if FLAGS.shards_dir and os.path.exists(manifest):
     with open(manifest) as f:
-      stats = json.load(f)["stats"]
-    tokens = int(stats["tokens_written"] * stats["train_lines"] / max(stats["lines_written"], 1))
+      tokens = sharding.train_tokens(json.load(f))
   try:
     config = BiLMConfig(encoder=EncoderConfig(
         word_dim=FLAGS.word_dim, char_dim=FLAGS.char_dim, char_filters=FLAGS.char_filters,

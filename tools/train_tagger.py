@@ -12,10 +12,10 @@ import time
 
 from absl import app, flags, logging
 
-from tf_bilm_ner import files, provenance, training, transfer
+from tf_bilm_ner import training, transfer
 from tf_bilm_ner.config import ConfigError, EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data.conll import ConllFormatError, read_conll
-from tf_bilm_ner.prediction import evaluate_file
+from tf_bilm_ner.prediction import score_run
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 from tf_bilm_ner.run_dir import RunDirError
 
@@ -111,26 +111,16 @@ def main(argv):
       tagger_config = TaggerConfig(encoder=EncoderConfig(**sizes))
       tagger_config.encoder.validate()
     train, devel = read_conll(paths["train"]), read_conll(paths["devel"])
-    test = read_conll(paths["test"]) if paths["test"] else None
+    if paths["test"]:
+      read_conll(paths["test"])  # a bad test file fails now, not after training
     result = training.train_tagger(train, devel, FLAGS.run_dir, tagger_config, train_config,
                                    overwrite=FLAGS.overwrite,
                                    checkpoint_every_secs=FLAGS.checkpoint_every_secs)
   except (ConfigError, ConllFormatError, RunDirError, training.TrainingDataError,
           transfer.TransferError) as err:
     raise app.UsageError(str(err)) from None
-  eval_dir = os.path.join(FLAGS.run_dir, "eval")
-  os.makedirs(eval_dir, exist_ok=True)
-  report = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-            "stopped_early": result.stopped_early}
-  for split in ("devel", "test"):
-    if split == "test" and test is None:
-      continue
-    report[split] = evaluate_file(FLAGS.run_dir, paths[split],
-                                  os.path.join(eval_dir, f"{split}_predictions.conll"))
-  report["provenance"] = provenance.record(
-      [p for p in paths.values() if p], seed=FLAGS.seed, started=started)
-  out = os.path.join(eval_dir, "scores.json")
-  files.write_json_atomic(out, report)
+  report = score_run(result, paths, seed=FLAGS.seed, started=started)
+  out = os.path.join(FLAGS.run_dir, "eval", "scores.json")
   logging.info("best epoch %d; devel F1 %.2f%s; scores in %s", result.best_epoch,
                report["devel"]["micro"]["f1"],
                f", test F1 {report['test']['micro']['f1']:.2f}" if "test" in report else "", out)

@@ -190,3 +190,9 @@ def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
                stats.valid_lines, output_dir, stats.blank_lines_skipped,
                stats.non_utf8_lines_skipped, stats.long_lines_split, stats.long_tokens_cut)
   return manifest
+
+
+def train_tokens(manifest: dict) -> int:
+  """Tokens in the train shards of a `manifest.json` (the valid shard's share taken out)."""
+  stats = manifest["stats"]
+  return int(stats["tokens_written"] * stats["train_lines"] / max(stats["lines_written"], 1))

@@ -1,0 +1,82 @@
+"""The one-command pipeline end to end at tiny sizes, its resume, and its binary."""
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import tensorflow as tf
+
+from tests.helpers import TESTDATA
+from tf_bilm_ner import pipeline
+from tf_bilm_ner.config import EncoderConfig
+from tf_bilm_ner.data.conll import read_conll
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny(seed=1):
+  config = pipeline.preset("default", seed)
+  encoder = EncoderConfig(word_dim=11, char_dim=5, char_filters=7, lstm_units=13,
+                          dropout=0.1, word_dropout=0.0)
+  return dataclasses.replace(
+      config, bilm=dataclasses.replace(config.bilm, encoder=encoder, num_sampled=7),
+      bilm_train=dataclasses.replace(config.bilm_train, epochs=1, batch_tokens=397),
+      max_words=300, num_shards=2, valid_fraction=0.1,
+      tagger=dataclasses.replace(config.tagger, encoder=dataclasses.replace(
+          encoder, dropout=0.5, word_dropout=0.1)),
+      train=dataclasses.replace(config.train, max_epochs=2, batch_tokens=397))
+
+
+class PipelineTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.data = os.path.join(self.get_temp_dir(), "data")
+    os.makedirs(self.data, exist_ok=True)
+    for split, fixture in (("train", "ncbi_train_head.tsv"), ("devel", "ncbi_devel_head.tsv"),
+                           ("test", "ncbi_devel_head.tsv")):
+      shutil.copy(os.path.join(TESTDATA, fixture), os.path.join(self.data, f"{split}.tsv"))
+
+  def test_every_stage_then_resume(self):
+    run_dir = os.path.join(self.get_temp_dir(), "pipeline")
+    summary = pipeline.run(run_dir, tiny(), self.data)
+    self.assertEqual(summary["bilm"]["epochs"], 1)
+    self.assertGreater(summary["bilm"]["valid_perplexity_forward"], 1.0)
+    for init in ("bilm", "random"):
+      self.assertEqual(sorted(summary["taggers"][init]), ["best_epoch", "devel", "epochs_run",
+                                                          "provenance", "stopped_early", "test"])
+    with open(os.path.join(run_dir, "tagger_bilm", "transfer.json")) as f:
+      self.assertGreater(json.load(f)["words_mapped"], 100)  # the BiLM's words reached the tagger
+    self.assertFalse(os.path.exists(os.path.join(run_dir, "tagger_random", "transfer.json")))
+    self.assertTrue(os.path.exists(os.path.join(summary["export"], "saved_model.pb")))
+    for e in summary["sample"]["entities"]:
+      self.assertEqual(pipeline.SAMPLE_TEXT[e["start"]:e["end"]], e["text"])
+    with open(os.path.join(run_dir, "unlabeled.txt")) as f:  # train + devel, never test
+      self.assertLen(f.readlines(), sum(len(read_conll(os.path.join(self.data, f"{s}.tsv")))
+                                        for s in ("train", "devel")))
+    self.assertIn("random init", pipeline.table(summary))
+    again = pipeline.run(run_dir, tiny(), self.data)  # resumes: every stage already done
+    self.assertEqual(again["taggers"], summary["taggers"])
+    self.assertLess(sum(again["stage_secs"].values()), 30)
+    with self.assertRaisesRegex(pipeline.run_dir_lib.RunDirError, "different config"):
+      pipeline.run(run_dir, tiny(seed=2), self.data)
+
+  def test_binary_bad_input(self):
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    tool = os.path.join(ROOT, "tools", "run_pipeline.py")
+    with open(os.path.join(self.data, "test.tsv"), "w") as f:
+      f.write("a\tO\nb\tB_Disease\n")
+    for args, message in (([f"--data_dir={self.data}"], "test.tsv:2: malformed tag"),
+                          (["--unlabeled=/nonexistent/*.txt"], "matches no file"),
+                          (["--preset=huge"], "preset")):
+      proc = subprocess.run([sys.executable, tool, f"--run_dir={self.get_temp_dir()}/r", *args],
+                            capture_output=True, text=True, timeout=300, env=env)
+      self.assertNotEqual(proc.returncode, 0)
+      self.assertIn(message, proc.stderr)
+      self.assertNotIn("Traceback", proc.stderr)
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,206 @@
+"""The whole method in one call: shard, pretrain the BiLM, transfer, train taggers from BiLM
+and random init, evaluate, export, tag raw text.
+
+  <run_dir>/
+    pipeline_config.json   PipelineConfig (below)
+    unlabeled.txt          the default preset's unlabeled text: the train and devel sentences
+                           of the labeled corpus (never test)
+    corpus/                shards and manifest (tools/shard_corpus.py)
+    bilm/                  the pretrained BiLM (tools/train_bilm.py layout)
+    tagger_bilm/           tagger initialised from bilm/ (tools/train_tagger.py layout)
+    tagger_random/         tagger with random initialisation, same training settings
+    export/1/              SavedModel of tagger_bilm/ for TF Serving
+    summary.json           perplexity, devel/test scores of both taggers, export path, the
+                           sample text's entities, provenance and wall time per stage
+
+Every stage resumes: rerunning the same call skips finished stages and continues an
+interrupted training from its last checkpoint.
+"""
+import dataclasses
+import glob
+import json
+import os
+import time
+from typing import Dict, List, Optional, Sequence
+
+from absl import logging
+
+from tf_bilm_ner import (annotate, bilm_training, export, files, prediction, provenance,
+                         training, transfer)
+from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner.config import (BiLMConfig, BiLMTrainConfig, ConfigError, EncoderConfig,
+                                TaggerConfig, TrainConfig, _Config)
+from tf_bilm_ner.data import lm_vocab, sharding
+from tf_bilm_ner.data.conll import read_conll
+
+SAMPLE_TEXT = ("Germline mutations in BRCA1 and BRCA2 confer a high risk of breast and ovarian "
+               "cancer. Patients with Duchenne muscular dystrophy lack dystrophin, and "
+               "myotonic dystrophy type 1 is caused by a CTG repeat expansion in DMPK.")
+
+
+@dataclasses.dataclass
+class PipelineConfig(_Config):
+  """Everything a pipeline run does; saved as `<run_dir>/pipeline_config.json`."""
+  bilm: BiLMConfig = dataclasses.field(default_factory=BiLMConfig)
+  bilm_train: BiLMTrainConfig = dataclasses.field(default_factory=BiLMTrainConfig)
+  max_words: int = 50000            # BiLM word vocabulary
+  num_shards: int = 16
+  valid_fraction: float = 0.01      # held out for perplexity
+  tagger: TaggerConfig = dataclasses.field(default_factory=TaggerConfig)
+  train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+  bilm_encoder_lr_scale: float = 0.25  # fine-tuning: the transferred encoder learns slower
+
+  def validate(self) -> None:
+    super().validate()
+    if not 0.0 < self.valid_fraction < 1.0:
+      raise ConfigError(f"PipelineConfig.valid_fraction must be in (0, 1), got "
+                        f"{self.valid_fraction}")
+    if self.max_words < 3 or self.num_shards < 1:
+      raise ConfigError("PipelineConfig.max_words must be >= 3 and num_shards >= 1")
+
+
+def preset(name: str, seed: int = 1) -> PipelineConfig:
+  """`default`: about 10 minutes on 2 CPU cores, on the embedded NCBI-disease text.
+  `full`: the configuration behind results/README.md (hours on 2 cores)."""
+  encoder = EncoderConfig(dropout=0.1, word_dropout=0.0)  # BiLM: light dropout, as train_bilm
+  if name == "default":
+    return PipelineConfig(
+        bilm=BiLMConfig(encoder=encoder, num_sampled=512),
+        bilm_train=BiLMTrainConfig(epochs=4, seed=seed, batch_tokens=2048),
+        max_words=20000, num_shards=4, valid_fraction=0.02,
+        train=TrainConfig(seed=seed, max_epochs=25, patience=5))
+  if name == "full":
+    return PipelineConfig(
+        bilm=BiLMConfig(encoder=encoder, num_sampled=1024),
+        bilm_train=BiLMTrainConfig(epochs=10, seed=1, batch_tokens=4096),
+        max_words=50000, num_shards=16, valid_fraction=0.01, train=TrainConfig(seed=seed))
+  raise ConfigError(f"unknown preset {name!r}; known: default, full")
+
+
+def run(run_dir: str, config: PipelineConfig, data_dir: str,
+        unlabeled: Optional[Sequence[str]] = None, overwrite: bool = False) -> dict:
+  """Runs (or resumes) every stage; returns the summary (also in `<run_dir>/summary.json`).
+
+  Args:
+    run_dir: see the module docstring.
+    config: `preset(...)` or your own.
+    data_dir: labeled CoNLL/IOB2 `train.tsv`, `devel.tsv`, `test.tsv`.
+    unlabeled: text files (one tokenised sentence per line) for pretraining; None: the
+      train and devel sentences of `data_dir`.
+    overwrite: replace a pipeline run with another config in `run_dir`.
+  """
+  started = time.time()
+  config.validate()
+  run_dir_lib.prepare(run_dir, {"pipeline_config.json": config}, overwrite,
+                      outputs=("unlabeled.txt", "corpus", "bilm", "tagger_bilm", "tagger_random",
+                               "export", "summary.json"))
+  config.save(os.path.join(run_dir, "pipeline_config.json"))
+  paths = {s: os.path.join(data_dir, f"{s}.tsv") for s in ("train", "devel", "test")}
+  data = {s: read_conll(p) for s, p in paths.items()}
+  times: Dict[str, float] = {}
+
+  def stage(name, fn):
+    t0 = time.time()
+    logging.info("pipeline: %s", name)
+    out = fn()
+    times[name] = round(time.time() - t0, 1)
+    return out
+
+  if unlabeled is None:
+    unlabeled = [stage("unlabeled sample", lambda: _sample(run_dir, data))]
+  corpus = os.path.join(run_dir, "corpus")
+  manifest = stage("shard", lambda: _shard(corpus, unlabeled, config))
+  history = stage("pretrain BiLM", lambda: _pretrain(run_dir, corpus, manifest, config))
+  scores = {}
+  for init in ("bilm", "random"):
+    scores[init] = stage(f"tagger ({init} init)",
+                         lambda init=init: _tagger(run_dir, init, data, paths, config))
+  export_path = stage("export", lambda: _export(run_dir))
+  entities = stage("tag sample text",
+                   lambda: annotate.Annotator(export_path).tag_texts([SAMPLE_TEXT])[0])
+  last = history[-1] if history else {}
+  summary = {
+      "bilm": {"epochs": len(history),
+               "valid_perplexity_forward": last.get("valid_perplexity_forward"),
+               "valid_perplexity_backward": last.get("valid_perplexity_backward")},
+      "taggers": scores, "export": export_path,
+      "sample": {"text": SAMPLE_TEXT, "entities": entities},
+      "stage_secs": times,
+      "provenance": provenance.record(list(paths.values()) + list(unlabeled),
+                                      seed=config.train.seed, started=started)}
+  files.write_json_atomic(os.path.join(run_dir, "summary.json"), summary)
+  return summary
+
+
+def _sample(run_dir: str, data: dict) -> str:
+  path = os.path.join(run_dir, "unlabeled.txt")
+  if not os.path.exists(path):
+    files.write_text_atomic(path, "".join(" ".join(s.tokens) + "\n"
+                                          for split in ("train", "devel") for s in data[split]))
+  return path
+
+
+def _shard(corpus: str, inputs: Sequence[str], config: PipelineConfig) -> dict:
+  manifest = os.path.join(corpus, "manifest.json")
+  if not os.path.exists(manifest):
+    sharding.shard_corpus(inputs, corpus, config.num_shards, config.valid_fraction,
+                          config.bilm_train.seed, overwrite=True)
+  with open(manifest, encoding="utf-8") as f:
+    return json.load(f)
+
+
+def _pretrain(run_dir: str, corpus: str, manifest: dict, config: PipelineConfig) -> List[dict]:
+  bilm_dir = os.path.join(run_dir, "bilm")
+  train_pattern = os.path.join(corpus, "train-*")
+  vocabs = None
+  if not os.path.exists(os.path.join(bilm_dir, "vocab", "words.txt")):
+    vocabs = lm_vocab.build_lm_vocabularies(sorted(glob.glob(train_pattern)), config.max_words,
+                                            seed=config.bilm_train.seed)
+  return bilm_training.train_bilm(train_pattern, os.path.join(corpus, "valid-*"), bilm_dir,
+                                  config.bilm, config.bilm_train, vocabs=vocabs,
+                                  tokens_per_epoch=sharding.train_tokens(manifest)).history
+
+
+def _tagger(run_dir: str, init: str, data: dict, paths: dict, config: PipelineConfig) -> dict:
+  out = os.path.join(run_dir, f"tagger_{init}")
+  scores_path = os.path.join(out, "eval", "scores.json")
+  if os.path.exists(scores_path):
+    with open(scores_path, encoding="utf-8") as f:
+      return json.load(f)
+  train_config, tagger_config = config.train, config.tagger
+  if init == "bilm":
+    bilm = config.bilm.encoder
+    train_config = dataclasses.replace(train_config, encoder_lr_scale=config.bilm_encoder_lr_scale,
+                                       init_from_bilm=os.path.abspath(os.path.join(run_dir, "bilm")))
+    tagger_config = dataclasses.replace(tagger_config, encoder=dataclasses.replace(
+        tagger_config.encoder, **{n: getattr(bilm, n) for n in transfer.SHARED_SIZES}))
+  started = time.time()
+  result = training.train_tagger(data["train"], data["devel"], out, tagger_config, train_config)
+  return prediction.score_run(result, paths, seed=train_config.seed, started=started)
+
+
+def _export(run_dir: str) -> str:
+  path = os.path.join(run_dir, "export", "1")
+  if not os.path.exists(path):
+    export.export(os.path.join(run_dir, "tagger_bilm"), os.path.dirname(path), version=1)
+  return path
+
+
+def table(summary: dict) -> str:
+  """The summary as a few aligned lines for the log."""
+  lines = [f"BiLM: {summary['bilm']['epochs']} epochs, valid perplexity forward "
+           f"{summary['bilm']['valid_perplexity_forward']:.1f}, backward "
+           f"{summary['bilm']['valid_perplexity_backward']:.1f}",
+           f"{'tagger':<14}{'devel F1':>10}{'test P':>10}{'test R':>10}{'test F1':>10}"]
+  for init, s in summary["taggers"].items():
+    t = s["test"]["micro"]
+    lines.append(f"{init + ' init':<14}{s['devel']['micro']['f1']:>10.2f}{t['precision']:>10.2f}"
+                 f"{t['recall']:>10.2f}{t['f1']:>10.2f}")
+  lines.append(f"export: {summary['export']}")
+  lines.append(f"sample: {summary['sample']['text']}")
+  for e in summary["sample"]["entities"]:
+    lines.append(f"  [{e['start']}, {e['end']}) {e['type']:<10} {e['text']!r} ({e['score']:.2f})")
+  secs = summary["stage_secs"]
+  lines.append("stages: " + ", ".join(f"{k} {v:.0f}s" for k, v in secs.items()) +
+               f"; total {summary['provenance']['wall_time_secs']:.0f}s")
+  return "\n".join(lines)
