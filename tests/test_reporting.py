@@ -42,8 +42,19 @@ class ReportingTest(tf.test.TestCase):
         os.makedirs(d)
         with open(os.path.join(d, "scores.json"), "w") as f:
           json.dump(_scores(seed, f1, f1), f)
-    self.assertEqual(plots.data_efficiency_points(root, "ncbi"),
+    points = plots.data_efficiency_points(root, "ncbi")
+    self.assertEqual(points,
                      {"bilm_init": {10.0: [70.0, 72.0], 50.0: [80.0], 100.0: [85.0, 86.0]}})
+    self.assertEqual(reporting.data_efficiency_table({"ncbi": points}).splitlines()[2],
+                     "| ncbi | bilm init | 71.00 ± 1.41 (2) | 80.00 (1) | 85.50 ± 0.71 (2) |")
+    # Random 81.00 (1 seed) against BiLM 85.50 ± 0.71; the paper's NCBI-disease figure 87.34.
+    row = reporting.comparison_table(reporting.load_runs(root)).splitlines()[2]
+    self.assertEqual(row, "| ncbi | 81.00 (1) | 85.50 ± 0.71 (2) | +4.50 | - | - | - | - | - |")
+    runs = {"tagger_random_init": {"ncbi_disease": [_scores(1, 80.0, 81.0)]},
+            "tagger_bilm_init": {"ncbi_disease": [_scores(1, 84.0, 86.0)]}}
+    self.assertEqual(reporting.comparison_table(runs).splitlines()[2],
+                     "| ncbi_disease | 81.00 (1) | 86.00 (1) | +5.00 | 87.34 | 85.80 | 89.70 | "
+                     "88.00 | -1.34 |")
 
 
 if __name__ == "__main__":

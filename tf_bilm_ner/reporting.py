@@ -74,3 +74,50 @@ def benchmark_table(bench: dict) -> str:
     lines.append(f"Whole epochs through tf.data (budget {bench['default_batch_tokens']}), "
                  f"{name.replace('_', ' ')}: " + ", ".join(f"{x:,.0f}" for x in tps) + " tokens/s")
   return "\n".join(lines)
+
+
+# Test F1 on the same splits from the literature (DEVELOPERS.md): the paper (Sachan et al. 2018,
+# as quoted by later papers), a plain BiLSTM-CRF, BioBERT; and the team's goal.
+LITERATURE = {
+    "ncbi_disease": {"paper": 87.34, "bilstm_crf": 85.8, "biobert": 89.7, "goal": 88.0},
+    "bc5cdr": {"paper": None, "bilstm_crf": None, "biobert": None, "goal": 90.0},
+    "bc2gm": {"paper": 81.69, "bilstm_crf": 80.5, "biobert": 84.7, "goal": 82.5},
+    "jnlpba": {"paper": 75.03, "bilstm_crf": 73.5, "biobert": 77.5, "goal": 76.0},
+}
+
+
+def _test_f1s(rows: List[dict]) -> List[float]:
+  return [r["test"]["micro"]["f1"] for r in rows if "test" in r]
+
+
+def comparison_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
+  """Per dataset: test F1 of random and BiLM init (mean ± std, seeds), the gain, and the
+  literature's figures beside them."""
+  fmt = lambda v: "-" if v is None else f"{v:.2f}"
+  lines = ["| dataset | random init | BiLM init | gain | paper | BiLSTM-CRF | BioBERT | goal | "
+           "BiLM init vs paper |", "|---|---|---|---|---|---|---|---|---|"]
+  random, bilm = runs.get("tagger_random_init", {}), runs.get("tagger_bilm_init", {})
+  for dataset in sorted(set(random) | set(bilm)):
+    r, b = _test_f1s(random.get(dataset, [])), _test_f1s(bilm.get(dataset, []))
+    cell = lambda xs: f"{_mean_std(xs)} ({len(xs)})" if xs else "-"
+    gain = (f"{statistics.mean(b) - statistics.mean(r):+.2f}" if r and b else "-")
+    lit = LITERATURE.get(dataset, {})
+    paper = lit.get("paper")
+    versus = f"{statistics.mean(b) - paper:+.2f}" if b and paper else "-"
+    lines.append(f"| {dataset} | {cell(r)} | {cell(b)} | {gain} | {fmt(paper)} | "
+                 f"{fmt(lit.get('bilstm_crf'))} | {fmt(lit.get('biobert'))} | "
+                 f"{fmt(lit.get('goal'))} | {versus} |")
+  return "\n".join(lines)
+
+
+def data_efficiency_table(points: Dict[str, Dict[str, Dict[float, List[float]]]]) -> str:
+  """{dataset: {init: {percent: [test F1...]}}} -> rows of test F1 by share of train."""
+  pcts = sorted({p for by_init in points.values() for by_pct in by_init.values() for p in by_pct})
+  lines = ["| dataset | init | " + " | ".join(f"{p:g}% of train" for p in pcts) + " |",
+           "|---|---|" + "---|" * len(pcts)]
+  for dataset, by_init in sorted(points.items()):
+    for init, by_pct in sorted(by_init.items()):
+      cells = [f"{_mean_std(by_pct[p])} ({len(by_pct[p])})" if p in by_pct else "-"
+               for p in pcts]
+      lines.append(f"| {dataset} | {init.replace('_', ' ')} | " + " | ".join(cells) + " |")
+  return "\n".join(lines)

@@ -12,7 +12,7 @@ import re
 
 from absl import app, flags, logging
 
-from tf_bilm_ner import files, reporting
+from tf_bilm_ner import files, plots, reporting
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("results_dir", "results", "The results directory.")
@@ -37,6 +37,13 @@ def main(argv):
       text = _replace(text, name, reporting.markdown_table({name: runs[name]}))
     else:
       logging.warning("results/%s has runs but README.md has no table for it", name)
+  if "<!-- BEGIN comparison -->" in text:
+    text = _replace(text, "comparison", reporting.comparison_table(runs))
+  if "<!-- BEGIN data_efficiency -->" in text:
+    datasets = {d for s in ("tagger_random_init", "tagger_bilm_init") for d in runs.get(s, {})}
+    points = {d: p for d in datasets for p in [plots.data_efficiency_points(FLAGS.results_dir, d)]
+              if p}
+    text = _replace(text, "data_efficiency", reporting.data_efficiency_table(points))
   bench = os.path.join(FLAGS.results_dir, "benchmark_tagger.json")
   if os.path.exists(bench):
     with open(bench, encoding="utf-8") as f:
@@ -49,7 +56,6 @@ def main(argv):
 def _plots(runs) -> None:
   """results/plots/<dataset>_{convergence,data_efficiency}.png, if matplotlib is installed."""
   try:
-    from tf_bilm_ner import plots  # pylint: disable=import-outside-toplevel
     plots._pyplot()  # pylint: disable=protected-access
   except ImportError:
     logging.warning("matplotlib not installed (pip install -e '.[plots]'): plots not made")
