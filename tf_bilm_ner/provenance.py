@@ -34,6 +34,11 @@ def git_commit() -> str:
     return "unknown"
 
 
+# The code a process runs is the code it imported: the commit is read once, at import, so a
+# checkout pulled while a long run trains does not change what that run records.
+_COMMIT_AT_IMPORT = git_commit()
+
+
 def machine() -> Dict[str, object]:
   model = platform.processor() or "unknown"
   try:
@@ -51,7 +56,7 @@ def machine() -> Dict[str, object]:
 def record(data_files: Iterable[str], seed=None, started: float = None) -> Dict[str, object]:
   """The provenance block stored beside a figure."""
   return {"command": " ".join([os.path.basename(sys.executable)] + sys.argv),
-          "git_commit": git_commit(),
+          "git_commit": _COMMIT_AT_IMPORT,
           "data_files": {p: sha256_prefix(p) for p in data_files},
           "machine": machine(),
           "seed": seed,
