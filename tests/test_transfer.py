@@ -33,7 +33,7 @@ class TransferTest(tf.test.TestCase):
     super().setUpClass()
     # A BiLM written by another process: the train_bilm binary, a few steps.
     cls.tmp = tf.compat.v1.test.get_temp_dir()
-    shards = _shards(os.path.join(cls.tmp, "corpus"))
+    shards = cls.shards = _shards(os.path.join(cls.tmp, "corpus"))
     cls.bilm_dir = os.path.join(cls.tmp, "bilm")
     proc = _run("train_bilm.py", f"--shards_dir={shards}", f"--run_dir={cls.bilm_dir}",
                 "--max_words=400", "--num_sampled=31", "--batch_tokens=397", "--max_steps=3",
@@ -189,11 +189,15 @@ class TransferTest(tf.test.TestCase):
     for dtype in ("float16", "float32"):
       out = os.path.join(self.get_temp_dir(), f"package_{dtype}")
       proc = _run("package_bilm.py", f"--bilm={self.bilm_dir}", f"--output_dir={out}",
-                  f"--dtype={dtype}")
+                  f"--dtype={dtype}", f"--valid_shards={self.shards}/valid-*")
       self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
       with open(os.path.join(out, ship.MANIFEST)) as f:
         manifest = json.load(f)
       self.assertEqual((manifest["dtype"], manifest["steps"]), (dtype, 3))
+      ppl = manifest["valid_perplexity_by_storage"]
+      for direction in ("forward", "backward"):
+        self.assertAllClose(ppl["stored"][direction], ppl["float32"][direction],
+                            rtol=1e-6 if dtype == "float32" else 1e-2)
       self.assertIn("vocab/words.txt", manifest["files_sha256_prefix"])
       self.assertEqual([os.path.basename(i["path"]) for i in manifest["shards"]["inputs"]],
                        ["text.txt"])

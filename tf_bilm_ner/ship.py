@@ -18,8 +18,11 @@ import shutil
 from typing import Optional
 
 import tensorflow as tf
+from absl import logging
 
-from tf_bilm_ner import files, provenance, transfer
+from tf_bilm_ner import bilm_training, files, provenance, transfer
+from tf_bilm_ner.data import corpus
+from tf_bilm_ner.data.labeled import Featurizer
 
 MANIFEST = "manifest.json"
 DTYPES = ("float16", "float32")
@@ -39,8 +42,29 @@ def _module_tree(values: dict) -> tf.Module:
   return root
 
 
-def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = False) -> dict:
+def precision_check(source: transfer.BiLMSource, encoder_values: dict,
+                    valid_pattern: str) -> dict:
+  """Validation perplexity of the BiLM as trained, and with its encoder weights replaced by
+  the stored ones (`encoder_values`: 'encoder/<name>' -> array; softmax kept): what the
+  storage precision costs the language model."""
+  bilm = bilm_training.build_bilm(source.config)
+  tf.train.Checkpoint(model=bilm).read(source.checkpoint).expect_partial()
+  featurizer = Featurizer(source.words, source.chars, source.config.encoder.max_chars_per_token)
+  data = lambda: corpus.lm_dataset(valid_pattern, featurizer, bilm_training.EVAL_BATCH_TOKENS,
+                                   seed=0, shuffle=False)
+  out = {"float32": bilm_training.perplexity(bilm, data())}
+  for name, value in encoder_values.items():
+    transfer.ENCODER_VARIABLES[name[len("encoder/"):]](bilm.encoder).assign(
+        value.astype("float32"))
+  out["stored"] = bilm_training.perplexity(bilm, data())
+  return out
+
+
+def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = False,
+            valid_pattern: Optional[str] = None) -> dict:
   """Writes `out_dir` from a BiLM run directory (or checkpoint prefix); returns the manifest.
+
+  With `valid_pattern` (validation shards), the manifest also records `precision_check`.
 
   Raises:
     transfer.TransferError: `bilm` is not a usable BiLM.
@@ -72,6 +96,10 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
     ckpt = tf.train.Checkpoint(model=_module_tree(values))
     tf.train.CheckpointManager(ckpt, os.path.join(tmp, "ckpt"), 1).save(checkpoint_number=step)
     manifest = _manifest(source, tmp, dtype, step, values)
+    if valid_pattern:
+      manifest["valid_perplexity_by_storage"] = precision_check(source, values, valid_pattern)
+      logging.info("validation perplexity with float32 / %s encoder weights: %s", dtype,
+                   manifest["valid_perplexity_by_storage"])
     files.write_json_atomic(os.path.join(tmp, MANIFEST), manifest)
     if os.path.exists(out_dir):
       shutil.rmtree(out_dir)

@@ -15,6 +15,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("bilm", None, "A train_bilm run dir, or a checkpoint prefix in its ckpt/.")
 flags.DEFINE_string("output_dir", None, "Directory to create.")
 flags.DEFINE_enum("dtype", "float16", list(ship.DTYPES), "Storage type of the weights.")
+flags.DEFINE_string("valid_shards", None, "Glob of validation shards: record the validation "
+                    "perplexity with float32 and with the stored encoder weights.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
 
 
@@ -22,7 +24,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   try:
-    manifest = ship.package(FLAGS.bilm, FLAGS.output_dir, FLAGS.dtype, FLAGS.overwrite)
+    manifest = ship.package(FLAGS.bilm, FLAGS.output_dir, FLAGS.dtype, FLAGS.overwrite,
+                            FLAGS.valid_shards)
   except (transfer.TransferError, FileExistsError) as err:
     raise app.UsageError(str(err)) from None
   logging.info("wrote %s: %d encoder parameters as %s, %d steps, %d epochs", FLAGS.output_dir,
