@@ -11,7 +11,9 @@
 # SHIP=yes stores test predictions of the full-data runs (redistributable corpora only). PERCENTS
 # are below 100 (the full-data runs are the 100% points).
 # Every run directory is resumable: rerun the same command after a crash. Finished seeds are
-# skipped (their scores.json exists). Extra flags go to every train_tagger run of both inits.
+# skipped (their scores.json exists). Extra flags go to every train_tagger run of both inits;
+# flags in the BILM_FLAGS environment variable go to the BiLM-initialised runs only (the
+# fine-tuning schedule, e.g. BILM_FLAGS=--encoder_lr_scale=0.5).
 set -euo pipefail
 name=$1 data=$2 bilm=$3 seeds=$4 percents=$5 ship=$6
 shift 6
@@ -23,10 +25,11 @@ run() {  # GROUP NAME SEEDS SHIP [flags...]: the seeds whose scores are not stor
   if [ -n "$todo" ]; then "$here/run_taggers.sh" "$group" "$n" "$data" "$todo" "$keep" "$@"; fi
 }
 run tagger_random_init "$name" "$seeds" "$ship" "$@"
-run tagger_bilm_init "$name" "$seeds" "$ship" --init_from_bilm="$bilm" "$@"
+bilm_flags=(--init_from_bilm="$bilm" ${BILM_FLAGS:-})
+run tagger_bilm_init "$name" "$seeds" "$ship" "${bilm_flags[@]}" "$@"
 for pct in $percents; do
   frac=$(printf '0.%02d' "$pct")
   run data_efficiency_random_init "${name}_f$pct" "$seeds" no --train_fraction="$frac" "$@"
   run data_efficiency_bilm_init "${name}_f$pct" "$seeds" no --train_fraction="$frac" \
-      --init_from_bilm="$bilm" "$@"
+      "${bilm_flags[@]}" "$@"
 done
