@@ -48,7 +48,7 @@ class PipelineConfig(_Config):
   valid_fraction: float = 0.01      # held out for perplexity
   tagger: TaggerConfig = dataclasses.field(default_factory=TaggerConfig)
   train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-  bilm_encoder_lr_scale: float = 0.25  # fine-tuning: the transferred encoder learns slower
+  bilm_encoder_lr_scale: float = training.FINE_TUNE_ENCODER_LR_SCALE  # the BiLM-init tagger
 
   def validate(self) -> None:
     super().validate()
@@ -68,7 +68,7 @@ def preset(name: str, seed: int = 1) -> PipelineConfig:
         bilm=BiLMConfig(encoder=encoder, num_sampled=512),
         bilm_train=BiLMTrainConfig(epochs=4, seed=seed, batch_tokens=2048),
         max_words=20000, num_shards=4, valid_fraction=0.02,
-        train=TrainConfig(seed=seed, max_epochs=25, patience=5))
+        train=TrainConfig(seed=seed, max_epochs=20, patience=4))
   if name == "full":
     return PipelineConfig(
         bilm=BiLMConfig(encoder=encoder, num_sampled=1024),

@@ -28,6 +28,11 @@ from tf_bilm_ner.prediction import FEATURE_SIGNATURE, evaluate, make_decode_fn
 TRAIN_SIGNATURE = dict(FEATURE_SIGNATURE, tag_ids=tf.TensorSpec([None, None], tf.int32))
 
 
+# The fine-tuning schedule for a BiLM-initialised encoder (its learning rate relative to the
+# rest), chosen on NCBI-disease devel (results/README.md).
+FINE_TUNE_ENCODER_LR_SCALE = 0.5
+
+
 class TrainingDataError(ValueError):
   """Training and devel data that cannot be used together."""
 

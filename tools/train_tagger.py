@@ -48,9 +48,10 @@ flags.DEFINE_integer("patience", t.patience, "Stop after this many epochs withou
 flags.DEFINE_integer("batch_tokens", t.batch_tokens, "Token budget per batch.")
 flags.DEFINE_float("learning_rate", t.learning_rate, "Adam learning rate.")
 flags.DEFINE_float("lr_decay", t.lr_decay, "Epoch e uses learning_rate / (1 + lr_decay * e).")
-flags.DEFINE_float("encoder_lr_scale", t.encoder_lr_scale, "The encoder (embeddings, CharCNN, "
-                   "LSTMs) learns at --learning_rate times this; below 1 keeps transferred "
-                   "weights closer to the BiLM's.")
+flags.DEFINE_float("encoder_lr_scale", None, "The encoder (embeddings, CharCNN, LSTMs) learns at "
+                   "learning_rate times this. Default: "
+                   f"{training.FINE_TUNE_ENCODER_LR_SCALE} with --init_from_bilm (chosen on "
+                   "NCBI-disease devel, results/README.md), else 1.")
 flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
 flags.DEFINE_string("init_from_bilm", None, "Initialise the encoder from this pretrained BiLM "
                     "(a train_bilm run dir, a checkpoint prefix in its ckpt/, or the name of a "
@@ -96,7 +97,8 @@ def main(argv):
         learning_rate=FLAGS.learning_rate, lr_decay=FLAGS.lr_decay, clip_norm=FLAGS.clip_norm,
         batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
         seed=FLAGS.seed, train_fraction=FLAGS.train_fraction,
-        encoder_lr_scale=FLAGS.encoder_lr_scale,
+        encoder_lr_scale=(FLAGS.encoder_lr_scale if FLAGS.encoder_lr_scale is not None else
+                          training.FINE_TUNE_ENCODER_LR_SCALE if FLAGS.init_from_bilm else 1.0),
         init_from_bilm=(os.path.abspath(transfer.resolve(FLAGS.init_from_bilm))
                         if FLAGS.init_from_bilm else ""))
     train_config.validate()
