@@ -2,7 +2,8 @@
 
   python tools/summarize_results.py --results_dir=results
 
-Each table lies between `<!-- BEGIN NAME -->` and `<!-- END NAME -->` markers:
+Each table lies between `<!-- BEGIN NAME -->` and `<!-- END NAME -->` markers (the
+comparison table also in the project README):
 one per results/SETTING/ directory holding */seed*/scores.json (devel and test F1,
 mean ± std over seeds) and `benchmark_tagger` (benchmark_tagger.json).
 """
@@ -50,6 +51,13 @@ def main(argv):
       text = _replace(text, "benchmark_tagger", reporting.benchmark_table(json.load(f)))
   files.write_text_atomic(readme, text)
   logging.info("updated %s", readme)
+  top = os.path.join(os.path.dirname(os.path.abspath(FLAGS.results_dir)), "README.md")
+  if os.path.exists(top):  # the project README shows the comparison table too
+    with open(top, encoding="utf-8") as f:
+      top_text = f.read()
+    if "<!-- BEGIN comparison -->" in top_text:
+      files.write_text_atomic(top, _replace(top_text, "comparison",
+                                            reporting.comparison_table(runs)))
   _plots(runs)
 
 
