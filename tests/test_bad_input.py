@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import tensorflow as tf
 
@@ -79,7 +80,8 @@ class ModelInputTableTest(tf.test.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.tmp = tf.compat.v1.test.get_temp_dir()
+    # Its own folder: the class-level temp dir is shared by every test class in the process.
+    cls.tmp = tempfile.mkdtemp(dir=tf.compat.v1.test.get_temp_dir())
     cls.run_dir = os.path.join(cls.tmp, "run")
     make_run_dir(cls.run_dir)
     cls.export = export.export(cls.run_dir, os.path.join(cls.tmp, "exports"), version=1)

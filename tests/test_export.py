@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from unittest import mock
 
 import numpy as np
@@ -74,7 +75,7 @@ class ExportTest(tf.test.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    tmp = tf.compat.v1.test.get_temp_dir()
+    tmp = tempfile.mkdtemp(dir=tf.compat.v1.test.get_temp_dir())  # own folder per class
     cls.run_dir = os.path.join(tmp, "run")
     cls.tagger, cls.vocabs = make_run_dir(cls.run_dir)
     cls.export_dir = os.path.join(tmp, "exports")

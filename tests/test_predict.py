@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import tensorflow as tf
 
@@ -43,7 +44,7 @@ class PredictTest(tf.test.TestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    tmp = tf.compat.v1.test.get_temp_dir()
+    tmp = tempfile.mkdtemp(dir=tf.compat.v1.test.get_temp_dir())  # own folder per class
     cls.run_dir = os.path.join(tmp, "run")
     make_run_dir(cls.run_dir)
     cls.export = export.export(cls.run_dir, os.path.join(tmp, "exports"))

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -32,7 +33,7 @@ class TransferTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     # A BiLM written by another process: the train_bilm binary, a few steps.
-    cls.tmp = tf.compat.v1.test.get_temp_dir()
+    cls.tmp = tempfile.mkdtemp(dir=tf.compat.v1.test.get_temp_dir())  # own folder per class
     shards = cls.shards = _shards(os.path.join(cls.tmp, "corpus"))
     cls.bilm_dir = os.path.join(cls.tmp, "bilm")
     proc = _run("train_bilm.py", f"--shards_dir={shards}", f"--run_dir={cls.bilm_dir}",
