@@ -75,11 +75,23 @@ class KillResumeTest(tf.test.TestCase):
                         atol=1.0)
 
   def _checkpoints_load(self, ckpt_dir):
-    """Every checkpoint the state file lists reads completely."""
+    """The latest checkpoint reads completely; every older one listed reads completely unless
+    it was (being) deleted.
+
+    CheckpointManager.save writes the new checkpoint, rewrites the state file listing it with
+    the old ones, deletes the old ones beyond max_to_keep, then rewrites the state file: a kill
+    while deleting leaves a swept checkpoint listed (TF's order, so that the state file never
+    misses the new one). Resuming uses the latest only.
+    """
     state = tf.train.get_checkpoint_state(ckpt_dir)
     if state is None:
       return None
     for prefix in state.all_model_checkpoint_paths:
+      present = {os.path.basename(f)[len(os.path.basename(prefix)):]
+                 for f in tf.io.gfile.glob(prefix + ".*")}
+      if prefix != state.model_checkpoint_path and present != {".index",
+                                                               ".data-00000-of-00001"}:
+        continue  # swept, or being swept
       reader = tf.train.load_checkpoint(prefix)
       for name in reader.get_variable_to_shape_map():
         reader.get_tensor(name)
