@@ -1,5 +1,7 @@
 """Shared test fixtures."""
 import os
+import subprocess
+import sys
 
 import tensorflow as tf
 
@@ -10,6 +12,14 @@ from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.models.tagger import Tagger
 
 TESTDATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testdata")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_tool(tool: str, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+  """Runs tools/<tool> in a fresh Python process; stdout and stderr captured as text."""
+  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+  return subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), *args],
+                        capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def make_run_dir(run_dir: str, seed: int = 5):

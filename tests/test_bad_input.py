@@ -7,20 +7,18 @@ the binaries themselves (exit status, message, no traceback, no partial output).
 """
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import tensorflow as tf
 
 from tests.helpers import make_run_dir
+from tests.helpers import run_tool as _run
 from tests.test_bilm_training import _shards
 from tf_bilm_ner import annotate, export, prediction, transfer
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import ConllFormatError, read_conll
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LONG = "".join(f"w{i}\tO\n" for i in range(10_000)).encode()
 
 # name, file bytes, (line, message) of the expected error, or the (tokens, tags) read.
@@ -47,12 +45,6 @@ def _write(directory, name, content: bytes):
   with open(path, "wb") as f:
     f.write(content)
   return path
-
-
-def _run(tool, *args):
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
-  return subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), *args],
-                        capture_output=True, text=True, env=env, timeout=300)
 
 
 class ConllTableTest(tf.test.TestCase):

@@ -1,11 +1,10 @@
 """End to end: the train_tagger and evaluate binaries on a small real fixture."""
 import json
 import os
-import subprocess
-import sys
 
 import tensorflow as tf
 
+from tests.helpers import run_tool as _run
 from tf_bilm_ner.data.conll import read_conll
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -14,12 +13,6 @@ TRAIN = os.path.join(TESTDATA, "ncbi_train_head.tsv")
 DEVEL = os.path.join(TESTDATA, "ncbi_devel_head.tsv")
 SMALL = ["--word_dim=23", "--char_dim=7", "--char_filters=19", "--lstm_units=29",
          "--batch_tokens=397", "--learning_rate=0.01", "--dropout=0.1", "--seed=3"]
-
-
-def _run(tool, *args):
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
-  return subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), *args],
-                        capture_output=True, text=True, env=env, timeout=900)
 
 
 class TrainTaggerEndToEndTest(tf.test.TestCase):

@@ -1,12 +1,12 @@
 """Checkpoint surgery: BiLM encoder weights into a tagger, by variable and by vocabulary string."""
 import json
 import os
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
 import tensorflow as tf
+
+from tests.helpers import run_tool as _run
 
 from tests.test_bilm_training import _shards
 from tf_bilm_ner import run_dir as run_dir_lib
@@ -19,12 +19,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTDATA = os.path.join(ROOT, "tests", "testdata")
 SIZES = ["--word_dim=23", "--char_dim=7", "--char_filters=19", "--lstm_units=29"]
 ENC_NAMES = sorted(f"model/encoder/{k}" for k in transfer.ENCODER_VARIABLES)
-
-
-def _run(tool, *args):
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
-  return subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), *args],
-                        capture_output=True, text=True, env=env, timeout=600)
 
 
 class TransferTest(tf.test.TestCase):
