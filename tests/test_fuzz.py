@@ -9,6 +9,12 @@ from hypothesis import strategies as st
 from tf_bilm_ner.data import graph_text, tokenizer
 from tf_bilm_ner.data.conll import Sentence, read_conll, write_conll
 
+# Fixed examples by default, so that CI is reproducible; HYPOTHESIS_PROFILE=explore draws new
+# ones on every run (for looking for bugs, not for CI).
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
 # Token characters: anything but white space (Unicode's, and the ASCII controls Python counts as
 # space), NUL (the reader rejects binary input) and surrogates (not encodable in UTF-8).
 TOKEN_CHARS = st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp"),
@@ -45,7 +51,7 @@ def sentences(draw):
 
 class FuzzTest(tf.test.TestCase):
 
-  @settings(max_examples=150, deadline=None)
+  @settings(max_examples=150)
   @given(sentences(), st.booleans())
   def test_conll_round_trip(self, sents, with_predictions):
     with tempfile.TemporaryDirectory() as d:
@@ -61,7 +67,7 @@ class FuzzTest(tf.test.TestCase):
       self.assertEqual([s.tags for s in back], want)
       self.assertEqual(os.listdir(d), ["f.tsv"])  # no temporary file left
 
-  @settings(max_examples=300, deadline=None)
+  @settings(max_examples=300)
   @given(st.text(max_size=80))
   def test_tokenizer_offsets_slice_the_input(self, text):
     tokens = tokenizer.tokenize(text)
@@ -77,9 +83,12 @@ class FuzzTest(tf.test.TestCase):
     for s, e in tokenizer.split_sentences(text):
       self.assertEqual(text[s:e], text[s:e].strip())
 
-  @settings(max_examples=60, deadline=None)
-  @given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=60), min_size=1,
-                  max_size=4))
+  # Code points Python's Unicode database (14.0 in Python 3.11) has not assigned ("Cn") are left
+  # out: TensorFlow's regex tables are newer and may call them letters (U+31350, CJK extension
+  # H, Unicode 15, joins a digit before it in the graph and not in Python).
+  @settings(max_examples=60)
+  @given(st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cn")), max_size=60),
+                  min_size=1, max_size=4))
   def test_graph_tokenizer_equals_python(self, docs):
     tok = graph_text.tokenize(tf.constant(docs))
     sid = graph_text.sentence_ids(tok, 256).numpy()
