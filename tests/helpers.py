@@ -15,11 +15,12 @@ TESTDATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testdata")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_tool(tool: str, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-  """Runs tools/<tool> in a fresh Python process; stdout and stderr captured as text."""
+def run_tool(tool: str, *args: str, timeout: float = 900, **kwargs) -> subprocess.CompletedProcess:
+  """Runs tools/<tool> in a fresh Python process; stdout and stderr captured as text.
+  `kwargs` go to subprocess.run (e.g. preexec_fn)."""
   env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
   return subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), *args],
-                        capture_output=True, text=True, env=env, timeout=timeout)
+                        capture_output=True, text=True, env=env, timeout=timeout, **kwargs)
 
 
 def make_run_dir(run_dir: str, seed: int = 5):

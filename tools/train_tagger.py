@@ -93,21 +93,21 @@ def main(argv):
   _validate_flag_combinations()
   paths = _paths()
   try:
+    bilm_path = transfer.resolve(FLAGS.init_from_bilm) if FLAGS.init_from_bilm else None
     train_config = TrainConfig(
         learning_rate=FLAGS.learning_rate, lr_decay=FLAGS.lr_decay, clip_norm=FLAGS.clip_norm,
         batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
         seed=FLAGS.seed, train_fraction=FLAGS.train_fraction,
         encoder_lr_scale=(FLAGS.encoder_lr_scale if FLAGS.encoder_lr_scale is not None else
                           training.FINE_TUNE_ENCODER_LR_SCALE if FLAGS.init_from_bilm else 1.0),
-        init_from_bilm=(os.path.abspath(transfer.resolve(FLAGS.init_from_bilm))
-                        if FLAGS.init_from_bilm else ""))
+        init_from_bilm=os.path.abspath(bilm_path) if bilm_path else "")
     train_config.validate()
     if FLAGS.tagger_config:
       tagger_config = TaggerConfig.load(FLAGS.tagger_config)
     else:
       sizes = {n: FLAGS[n].value for n in SIZE_FLAGS}
-      if FLAGS.init_from_bilm:  # the BiLM's sizes, unless a size flag is given
-        bilm = transfer.load_source(FLAGS.init_from_bilm).config.encoder
+      if bilm_path:  # the BiLM's sizes, unless a size flag is given
+        bilm = transfer.load_source(bilm_path).config.encoder
         sizes.update({n: getattr(bilm, n) for n in transfer.SHARED_SIZES
                       if n in sizes and not FLAGS[n].present})
       tagger_config = TaggerConfig(encoder=EncoderConfig(**sizes))
