@@ -50,7 +50,7 @@ def convergence(results_dir: str, dataset: str, out_png: str) -> bool:
   plt = _pyplot()
   fig, ax = plt.subplots(figsize=(6, 4))
   drawn = False
-  for init, label in INITS.items():
+  for i, (init, label) in enumerate(INITS.items()):
     runs = _histories(results_dir, f"tagger_{init}", dataset)
     if not runs:
       continue
@@ -59,9 +59,9 @@ def convergence(results_dir: str, dataset: str, out_png: str) -> bool:
     # A run that stopped early keeps its last value, so the band does not collapse.
     padded = [r + [r[-1]] * (n - len(r)) for r in runs]
     mean = [statistics.mean(col) for col in zip(*padded)]
-    ax.plot(epochs, mean, label=f"{label} ({len(runs)} seeds)")
+    ax.plot(epochs, mean, color=f"C{i}", label=f"{label} ({len(runs)} seeds)")
     ax.fill_between(epochs, [min(c) for c in zip(*padded)], [max(c) for c in zip(*padded)],
-                    alpha=0.2)
+                    color=f"C{i}", alpha=0.2)
     drawn = True
   if not drawn:
     plt.close(fig)
@@ -105,11 +105,16 @@ def data_efficiency(results_dir: str, dataset: str, out_png: str) -> bool:
     return False
   plt = _pyplot()
   fig, ax = plt.subplots(figsize=(6, 4))
-  for init, by_pct in sorted(points.items()):
+  for i, (init, label) in enumerate(INITS.items()):  # the colours of the convergence plot
+    if init not in points:
+      continue
+    by_pct = points[init]
     xs = sorted(by_pct)
     means = [statistics.mean(by_pct[x]) for x in xs]
     errs = [statistics.stdev(by_pct[x]) if len(by_pct[x]) > 1 else 0.0 for x in xs]
-    ax.errorbar(xs, means, yerr=errs, marker="o", capsize=3, label=INITS[init])
+    seeds = "/".join(str(len(by_pct[x])) for x in xs)
+    ax.errorbar(xs, means, yerr=errs, marker="o", capsize=3, color=f"C{i}",
+                label=f"{label} (seeds per point: {seeds})")
   ax.set_xscale("log")
   ax.set_xticks([10, 25, 50, 100])
   ax.set_xticklabels(["10%", "25%", "50%", "100%"])
