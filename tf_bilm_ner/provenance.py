@@ -5,7 +5,7 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Dict, Iterable
+from typing import Dict, Iterable, Optional
 
 import tensorflow as tf
 
@@ -18,10 +18,10 @@ def sha256_prefix(path: str, n: int = 16) -> str:
   return h.hexdigest()[:n]
 
 
-def git_commit() -> str:
-  """HEAD of the checkout this package runs from, with `-dirty` if tracked files other than
-  results/ and README.md changed."""
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+def git_commit(root: Optional[str] = None) -> str:
+  """HEAD of the checkout at `root` (default: the one this package runs from), with `-dirty`
+  if tracked files other than results/ and README.md changed; "unknown" outside git."""
+  root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   try:
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                           text=True, check=True).stdout.strip()

@@ -1,0 +1,51 @@
+"""The commit recorded with every figure: -dirty for code changes, not for outputs or docs."""
+import os
+import subprocess
+import tempfile
+import unittest
+
+from tf_bilm_ner import provenance
+
+
+def _git(root, *args):
+  subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+class GitCommitTest(unittest.TestCase):
+
+  def setUp(self):
+    self.root = tempfile.mkdtemp()
+    _git(self.root, "init", "-q")
+    for path in ("README.md", "tf_bilm_ner/training.py", "results/README.md"):
+      os.makedirs(os.path.dirname(os.path.join(self.root, path)), exist_ok=True)
+      with open(os.path.join(self.root, path), "w", encoding="utf-8") as f:
+        f.write("original\n")
+    _git(self.root, "add", "-A")
+    _git(self.root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    self.head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=self.root, check=True,
+                               capture_output=True, text=True).stdout.strip()
+
+  def _edit(self, path):
+    with open(os.path.join(self.root, path), "a", encoding="utf-8") as f:
+      f.write("changed\n")
+
+  def test_clean_checkout(self):
+    self.assertEqual(provenance.git_commit(self.root), self.head)
+
+  def test_regenerated_tables_and_untracked_files_are_not_code_changes(self):
+    self._edit("README.md")
+    self._edit("results/README.md")
+    with open(os.path.join(self.root, "new_run.json"), "w", encoding="utf-8") as f:
+      f.write("{}")
+    self.assertEqual(provenance.git_commit(self.root), self.head)
+
+  def test_code_change_is_dirty(self):
+    self._edit("tf_bilm_ner/training.py")
+    self.assertEqual(provenance.git_commit(self.root), self.head + "-dirty")
+
+  def test_outside_git(self):
+    self.assertEqual(provenance.git_commit(tempfile.mkdtemp()), "unknown")
+
+
+if __name__ == "__main__":
+  unittest.main()
