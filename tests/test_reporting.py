@@ -56,6 +56,28 @@ class ReportingTest(tf.test.TestCase):
                      "| ncbi_disease | 81.00 (1) | 86.00 (1) | +5.00 | 87.34 | 85.80 | 89.70 | "
                      "88.00 | -1.34 |")
 
+  def test_convergence_table(self):
+    root = self.get_temp_dir()
+    curves = {("tagger_random_init", 1): [50.0, 60.0, 70.0, 75.0, 76.0, 80.0, 79.0],
+              ("tagger_random_init", 2): [40.0, 60.0, 72.0],  # stopped early: keeps 72
+              ("tagger_bilm_init", 1): [70.0, 74.0, 78.0]}
+    for (setting, seed), f1s in curves.items():
+      d = os.path.join(root, setting, "ncbi", f"seed{seed}")
+      os.makedirs(d)
+      with open(os.path.join(d, "history.jsonl"), "w") as f:
+        f.writelines(json.dumps({"epoch": e, "devel_f1": v}) + "\n" for e, v in enumerate(f1s))
+    histories = {"ncbi": {i: reporting.devel_f1_histories(root, f"tagger_{i}", "ncbi")
+                          for i in ("random_init", "bilm_init")}}
+    self.assertEqual(histories["ncbi"]["random_init"][1], [40.0, 60.0, 72.0])
+    # Random mean curve: 45, 60, 71, 73.5, 74, 76, 75.5 (best 76 at epoch 6); BiLM reaches
+    # 76 at epoch 3 and has no epoch 5.
+    rows = reporting.convergence_table(histories).splitlines()[2:]
+    self.assertEqual(rows, ["| ncbi | random init | 2 | 45.00 | 74.00 | 76.00 (6) | 6 |",
+                            "| ncbi | bilm init | 1 | 70.00 | - | 78.00 (3) | 3 |"])
+    del histories["ncbi"]["random_init"]
+    self.assertEqual(reporting.convergence_table(histories).splitlines()[2],
+                     "| ncbi | bilm init | 1 | 70.00 | - | 78.00 (3) | - |")
+
 
 if __name__ == "__main__":
   tf.test.main()

@@ -13,16 +13,9 @@ import re
 import statistics
 from typing import Dict, List
 
+from tf_bilm_ner import reporting
+
 INITS = {"random_init": "random init", "bilm_init": "BiLM init"}
-
-
-def _histories(results_dir: str, setting: str, dataset: str) -> List[List[float]]:
-  out = []
-  for path in sorted(glob.glob(os.path.join(results_dir, setting, dataset, "seed*",
-                                            "history.jsonl"))):
-    with open(path, encoding="utf-8") as f:
-      out.append([json.loads(line)["devel_f1"] for line in f if line.strip()])
-  return out
 
 
 def _pyplot():
@@ -51,14 +44,14 @@ def convergence(results_dir: str, dataset: str, out_png: str) -> bool:
   fig, ax = plt.subplots(figsize=(6, 4))
   drawn = False
   for i, (init, label) in enumerate(INITS.items()):
-    runs = _histories(results_dir, f"tagger_{init}", dataset)
+    runs = reporting.devel_f1_histories(results_dir, f"tagger_{init}", dataset)
     if not runs:
       continue
     n = max(len(r) for r in runs)
     epochs = list(range(1, n + 1))
     # A run that stopped early keeps its last value, so the band does not collapse.
     padded = [r + [r[-1]] * (n - len(r)) for r in runs]
-    mean = [statistics.mean(col) for col in zip(*padded)]
+    mean = reporting.mean_curve(runs)
     ax.plot(epochs, mean, color=f"C{i}", label=f"{label} ({len(runs)} seeds)")
     ax.fill_between(epochs, [min(c) for c in zip(*padded)], [max(c) for c in zip(*padded)],
                     color=f"C{i}", alpha=0.2)

@@ -121,3 +121,43 @@ def data_efficiency_table(points: Dict[str, Dict[str, Dict[float, List[float]]]]
                for p in pcts]
       lines.append(f"| {dataset} | {init.replace('_', ' ')} | " + " | ".join(cells) + " |")
   return "\n".join(lines)
+
+
+def devel_f1_histories(results_dir: str, setting: str, dataset: str) -> List[List[float]]:
+  """Devel F1 per epoch of each seed: results/<setting>/<dataset>/seed*/history.jsonl."""
+  out = []
+  for path in sorted(glob.glob(os.path.join(results_dir, setting, dataset, "seed*",
+                                            "history.jsonl"))):
+    with open(path, encoding="utf-8") as f:
+      out.append([json.loads(line)["devel_f1"] for line in f if line.strip()])
+  return out
+
+
+def mean_curve(runs: List[List[float]]) -> List[float]:
+  """Mean over seeds per epoch; a run that stopped early keeps its last value."""
+  n = max(len(r) for r in runs)
+  return [statistics.mean(col) for col in zip(*[r + [r[-1]] * (n - len(r)) for r in runs])]
+
+
+def convergence_table(histories: Dict[str, Dict[str, List[List[float]]]]) -> str:
+  """{dataset: {init: [devel F1 per epoch, per seed]}} -> how fast each init learns.
+
+  Per init: mean devel F1 after epochs 1 and 5, the best of the mean curve and its epoch, and
+  the first epoch at which the mean curve reaches random init's best (epochs count from 1).
+  """
+  lines = ["| dataset | init | seeds | devel F1 after 1 epoch | after 5 | best (epoch) | "
+           "first epoch at random init's best |", "|---|---|---|---|---|---|---|"]
+  for dataset, by_init in sorted(histories.items()):
+    curves = {init: mean_curve(runs) for init, runs in by_init.items() if runs}
+    target = max(curves["random_init"]) if "random_init" in curves else None
+    for init in ("random_init", "bilm_init"):
+      if init not in curves:
+        continue
+      c = curves[init]
+      at = lambda e: f"{c[e - 1]:.2f}" if len(c) >= e else "-"
+      reach = "-"
+      if target is not None:
+        reach = next((str(e) for e, v in enumerate(c, start=1) if v >= target), "never")
+      lines.append(f"| {dataset} | {init.replace('_', ' ')} | {len(by_init[init])} | {at(1)} | "
+                   f"{at(5)} | {max(c):.2f} ({c.index(max(c)) + 1}) | {reach} |")
+  return "\n".join(lines)

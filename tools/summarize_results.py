@@ -45,6 +45,11 @@ def main(argv):
     points = {d: p for d in datasets for p in [plots.data_efficiency_points(FLAGS.results_dir, d)]
               if p}
     text = _replace(text, "data_efficiency", reporting.data_efficiency_table(points))
+  if "<!-- BEGIN convergence -->" in text:
+    datasets = {d for s in ("tagger_random_init", "tagger_bilm_init") for d in runs.get(s, {})}
+    histories = {d: {i: reporting.devel_f1_histories(FLAGS.results_dir, f"tagger_{i}", d)
+                     for i in ("random_init", "bilm_init")} for d in datasets}
+    text = _replace(text, "convergence", reporting.convergence_table(histories))
   bench = os.path.join(FLAGS.results_dir, "benchmark_tagger.json")
   if os.path.exists(bench):
     with open(bench, encoding="utf-8") as f:
