@@ -47,10 +47,9 @@ def convergence(results_dir: str, dataset: str, out_png: str) -> bool:
     runs = reporting.devel_f1_histories(results_dir, f"tagger_{init}", dataset)
     if not runs:
       continue
-    n = max(len(r) for r in runs)
-    epochs = list(range(1, n + 1))
     # A run that stopped early keeps its last value, so the band does not collapse.
-    padded = [r + [r[-1]] * (n - len(r)) for r in runs]
+    padded = reporting.padded_runs(runs)
+    epochs = list(range(1, len(padded[0]) + 1))
     mean = reporting.mean_curve(runs)
     ax.plot(epochs, mean, color=f"C{i}", label=f"{label} ({len(runs)} seeds)")
     ax.fill_between(epochs, [min(c) for c in zip(*padded)], [max(c) for c in zip(*padded)],

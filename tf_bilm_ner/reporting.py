@@ -133,10 +133,15 @@ def devel_f1_histories(results_dir: str, setting: str, dataset: str) -> List[Lis
   return out
 
 
-def mean_curve(runs: List[List[float]]) -> List[float]:
-  """Mean over seeds per epoch; a run that stopped early keeps its last value."""
+def padded_runs(runs: List[List[float]]) -> List[List[float]]:
+  """Every run as long as the longest; a run that stopped early keeps its last value."""
   n = max(len(r) for r in runs)
-  return [statistics.mean(col) for col in zip(*[r + [r[-1]] * (n - len(r)) for r in runs])]
+  return [r + [r[-1]] * (n - len(r)) for r in runs]
+
+
+def mean_curve(runs: List[List[float]]) -> List[float]:
+  """Mean over seeds per epoch (see `padded_runs`)."""
+  return [statistics.mean(col) for col in zip(*padded_runs(runs))]
 
 
 def convergence_table(histories: Dict[str, Dict[str, List[List[float]]]]) -> str:
