@@ -10,7 +10,8 @@ import tensorflow as tf
 
 from tests.helpers import TESTDATA
 from tf_bilm_ner import pipeline
-from tf_bilm_ner.config import EncoderConfig
+from tf_bilm_ner.config import (BiLMConfig, BiLMTrainConfig, EncoderConfig, TaggerConfig,
+                                TrainConfig)
 from tf_bilm_ner.data.conll import read_conll
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,6 +28,49 @@ def tiny(seed=1):
       tagger=dataclasses.replace(config.tagger, encoder=dataclasses.replace(
           encoder, dropout=0.5, word_dropout=0.1)),
       train=dataclasses.replace(config.train, max_epochs=2, batch_tokens=397))
+
+
+def _stored(cls, *parts):
+  """A config stored under the checkout, loaded as `cls` (keys added since take defaults)."""
+  return cls.load(os.path.join(ROOT, *parts))
+
+
+def _unsized(config):
+  """The config without the sizes that the data decides (vocabularies, tag set)."""
+  config = dataclasses.replace(config, encoder=dataclasses.replace(
+      config.encoder, char_vocab_size=1, word_vocab_size=1))
+  return dataclasses.replace(config, num_tags=0) if hasattr(config, "num_tags") else config
+
+
+class FullPresetTest(tf.test.TestCase):
+  """`--preset=full` is the configuration behind results/README.md: checked against the configs
+  stored with the shipped BiLM's pretraining and with the NCBI-disease table runs."""
+
+  def test_matches_the_stored_runs(self):
+    full = pipeline.preset("full", seed=1)
+    bilm_dir = ("results", "bilm_pretraining", "shared_10epoch")
+    bilm = _stored(BiLMConfig, *bilm_dir, "bilm_config.json")
+    self.assertEqual(_stored(BiLMConfig, "checkpoints", "biomed5m_10epoch", "bilm_config.json"),
+                     bilm)
+    self.assertEqual(_unsized(full.bilm), _unsized(bilm))
+    self.assertEqual(full.max_words, bilm.encoder.word_vocab_size)
+    self.assertEqual(full.bilm_train,
+                     _stored(BiLMTrainConfig, *bilm_dir, "bilm_train_config.json"))
+    with open(os.path.join(ROOT, *bilm_dir, "shards_manifest.json"), encoding="utf-8") as f:
+      shards = json.load(f)
+    self.assertEqual((full.num_shards, full.valid_fraction, full.bilm_train.seed),
+                     (shards["num_shards"], shards["valid_fraction"], shards["seed"]))
+    for init in ("random", "bilm"):
+      run = ("results", f"tagger_{init}_init", "ncbi_disease", "seed1")
+      train = _stored(TrainConfig, *run, "train_config.json")
+      if init == "bilm":
+        self.assertEqual(train.encoder_lr_scale, full.bilm_encoder_lr_scale)
+        self.assertEqual(os.path.basename(train.init_from_bilm), "biomed5m_10epoch")
+        train = dataclasses.replace(train, encoder_lr_scale=full.train.encoder_lr_scale,
+                                    init_from_bilm=full.train.init_from_bilm)
+      self.assertEqual(full.train, train)
+      self.assertEqual(_unsized(full.tagger),
+                       _unsized(_stored(TaggerConfig, *run, "tagger_config.json")))
 
 
 class PipelineTest(tf.test.TestCase):

@@ -85,12 +85,15 @@ def run(run_dir: str, config: PipelineConfig, data_dir: str,
     run_dir: see the module docstring.
     config: `preset(...)` or your own.
     data_dir: labeled CoNLL/IOB2 `train.tsv`, `devel.tsv`, `test.tsv`.
-    unlabeled: text files (one tokenised sentence per line) for pretraining; None: the
+    unlabeled: files or globs of text (one tokenised sentence per line) for pretraining, in
+      the order given (each glob's matches sorted; the order decides the shards); None: the
       train and devel sentences of `data_dir`.
     overwrite: replace a pipeline run with another config in `run_dir`.
   """
   started = time.time()
   config.validate()
+  if unlabeled is not None:
+    unlabeled = sharding.expand_inputs(unlabeled)  # before anything is written
   run_dir_lib.prepare(run_dir, {"pipeline_config.json": config}, overwrite,
                       outputs=("unlabeled.txt", "corpus", "bilm", "tagger_bilm", "tagger_random",
                                "export", "summary.json"))

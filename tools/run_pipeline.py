@@ -2,15 +2,18 @@
 random initialisation, evaluate both, export a SavedModel and tag a sample text.
 
   python tools/run_pipeline.py                       # embedded NCBI-disease, ~10 min, 2 cores
+  U=../shared/data/unlabeled
   python tools/run_pipeline.py --preset=full --run_dir=runs/pipeline_full \
-      --data_dir=../shared/data/NCBI-disease-IOB --unlabeled='../shared/data/unlabeled/*.txt'
+      --data_dir=../shared/data/NCBI-disease-IOB \
+      --unlabeled=$U/external_biomed_text.txt,$U/ner_train_text.txt,$U/ner_devel_text.txt
+
+The second runs the configuration behind results/README.md; with the unlabeled files in that
+order it writes the same shards as the shipped BiLM's (checkpoints/biomed5m_10epoch/manifest.json).
 
 Rerun the same command to resume; finished stages are skipped. The summary table (BiLM
 perplexity, devel and test scores of both taggers, the export, the sample's entities with
 character offsets) is logged and saved as <run_dir>/summary.json.
 """
-import glob
-
 from absl import app, flags, logging
 
 from tf_bilm_ner import pipeline
@@ -29,8 +32,9 @@ flags.DEFINE_enum("preset", "default", ["default", "full"],
                   "configuration behind results/README.md.")
 flags.DEFINE_string("data_dir", NCBI_DISEASE_DIR, "Directory with train.tsv, devel.tsv, test.tsv "
                     "(CoNLL/IOB2). Default: the embedded NCBI-disease corpus.")
-flags.DEFINE_string("unlabeled", None, "Comma-separated globs of unlabeled text, one tokenised "
-                    "sentence per line. Default: the train and devel sentences of --data_dir.")
+flags.DEFINE_list("unlabeled", None, "Comma-separated files or globs of unlabeled text, one "
+                  "tokenised sentence per line, in this order (it decides the shards). Default: "
+                  "the train and devel sentences of --data_dir.")
 flags.DEFINE_integer("seed", 1, "Seed of the taggers (and of the BiLM in the default preset).")
 flags.DEFINE_bool("overwrite", False, "Replace a pipeline run with another config in --run_dir.")
 
@@ -38,14 +42,9 @@ flags.DEFINE_bool("overwrite", False, "Replace a pipeline run with another confi
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  unlabeled = None
-  if FLAGS.unlabeled:
-    unlabeled = sorted(f for pattern in FLAGS.unlabeled.split(",") for f in glob.glob(pattern))
-    if not unlabeled:
-      raise app.UsageError(f"--unlabeled: {FLAGS.unlabeled} matches no file")
   try:
     summary = pipeline.run(FLAGS.run_dir, pipeline.preset(FLAGS.preset, FLAGS.seed),
-                           FLAGS.data_dir, unlabeled, FLAGS.overwrite)
+                           FLAGS.data_dir, FLAGS.unlabeled or None, FLAGS.overwrite)
   except (ConfigError, ConllFormatError, CorpusError, InputError, RunDirError,
           TransferError) as err:
     raise app.UsageError(str(err)) from None
