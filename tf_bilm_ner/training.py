@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tf_bilm_ner import transfer
+from tf_bilm_ner import row_adam, transfer
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import TaggerConfig, TrainConfig
 from tf_bilm_ner.data import vocab as vocab_lib
@@ -80,19 +80,26 @@ def make_train_step(tagger: Tagger, optimizer: tf.keras.optimizers.Optimizer,
   With `encoder_lr_scale` != 1 each encoder update is scaled by it after the
   optimiser step: for Adam (an update linear in the learning rate) exactly a
   learning rate of learning_rate * encoder_lr_scale for the encoder, with one
-  optimiser and so one checkpoint layout.
+  optimiser and so one checkpoint layout. A table that a `RowRestrictedAdam` updates only
+  in some rows is rescaled in those rows only (the others did not move).
   """
   scaled = tagger.encoder.trainable_variables if encoder_lr_scale != 1.0 else []
+  rows = [optimizer.rows_of(v) if isinstance(optimizer, row_adam.RowRestrictedAdam) else None
+          for v in scaled]
 
   @tf.function(input_signature=[TRAIN_SIGNATURE], jit_compile=jit_compile)
   def train_step(batch):
     with tf.GradientTape() as tape:
       loss = tagger.loss(batch, training=True)
     grads = tape.gradient(loss, tagger.trainable_variables)
-    before = [v.read_value() for v in scaled]  # copy-on-write: kept as read
+    before = [v.read_value() if r is None else tf.gather(v, r)  # copy-on-write: kept as read
+              for v, r in zip(scaled, rows)]
     optimizer.apply_gradients(zip(grads, tagger.trainable_variables))
-    for v, old in zip(scaled, before):
-      v.assign(old + encoder_lr_scale * (v - old))
+    for v, r, old in zip(scaled, rows, before):
+      if r is None:
+        v.assign(old + encoder_lr_scale * (v - old))
+      else:
+        v.scatter_update(tf.IndexedSlices(old + encoder_lr_scale * (tf.gather(v, r) - old), r))
     return loss
   return train_step
 
@@ -158,9 +165,15 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
     report.log()
     report.save(os.path.join(run_dir, "transfer.json"), source)
   featurizer = Featurizer(vocabs.words, vocabs.chars, tagger_config.encoder.max_chars_per_token)
-  optimizer = tf.keras.optimizers.Adam(train_config.learning_rate,
-                                       global_clipnorm=train_config.clip_norm)
+  optimizer = row_adam.RowRestrictedAdam(train_config.learning_rate,
+                                         global_clipnorm=train_config.clip_norm)
   optimizer.build(tagger.trainable_variables)
+  rows = row_adam.reachable_rows(vocabs.words, [s.tokens for s in train])
+  if len(rows) <= len(vocabs.words) // 2:  # a BiLM's vocabulary: update only train's rows
+    optimizer.restrict(tagger.encoder.word_embedding.embeddings, rows)
+    logging.info("word embedding: train reaches %d of its %d rows; Adam updates only those "
+                 "(the others keep their values, as with full updates)", len(rows),
+                 len(vocabs.words))
   state = {k: tf.Variable(v, trainable=False, name=k) for k, v in dict(
       epoch=0, batches_in_epoch=0, best_f1=-1.0, best_epoch=-1, bad_epochs=0).items()}
   # Loss over the batches of the epoch done before a mid-epoch checkpoint, so a resumed
