@@ -49,12 +49,12 @@ class ReportingTest(tf.test.TestCase):
                      "| ncbi | bilm init | 71.00 ± 1.41 (2) | 80.00 (1) | 85.50 ± 0.71 (2) |")
     # Random 81.00 (1 seed) against BiLM 85.50 ± 0.71; the paper's NCBI-disease figure 87.34.
     row = reporting.comparison_table(reporting.load_runs(root)).splitlines()[2]
-    self.assertEqual(row, "| ncbi | 81.00 (1) | 85.50 ± 0.71 (2) | +4.50 | - | - | - | - | - |")
+    self.assertEqual(row, "| ncbi | 81.00 (1) | 85.50 ± 0.71 (2) | +4.50 | - | - | - | - | - | - |")
     runs = {"tagger_random_init": {"ncbi_disease": [_scores(1, 80.0, 81.0)]},
             "tagger_bilm_init": {"ncbi_disease": [_scores(1, 84.0, 86.0)]}}
     self.assertEqual(reporting.comparison_table(runs).splitlines()[2],
                      "| ncbi_disease | 81.00 (1) | 86.00 (1) | +5.00 | 87.34 | 85.80 | 89.70 | "
-                     "88.00 | -1.34 |")
+                     "88.00 | -1.34 | -2.00 |")
 
   def test_convergence_table(self):
     root = self.get_temp_dir()
