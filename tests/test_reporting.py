@@ -23,12 +23,16 @@ class ReportingTest(tf.test.TestCase):
       os.makedirs(d)
       with open(os.path.join(d, "scores.json"), "w") as f:
         json.dump(_scores(seed, devel, test), f)
+      if seed < 3:  # epoch speeds 1000, 2000 and 1500 (seed 3 has no history): median 1500
+        with open(os.path.join(d, "history.jsonl"), "w") as f:
+          for tps in ([1000.0, 2000.0] if seed == 1 else [1500.0]):
+            f.write(json.dumps({"train_tokens_per_sec": tps}) + "\n")
     runs = reporting.load_runs(root)
     self.assertLen(runs["random_init"]["ncbi"], 3)
     row = reporting.markdown_table(runs).splitlines()[2]
     self.assertEqual(row, "| random_init | ncbi | 3 | 82.00 ± 2.00 | 84.00 ± 2.00 | 82.00 ± 2.00 | "
                           "83.00 ± 2.00 | 1: 81.00, 2: 83.00, 3: 85.00 | Chem 85.00, Dis 81.00 | "
-                          "11, 12, 13 | 2.0 min |")
+                          "11, 12, 13 | 2.0 min | 1,500 |")
 
   def test_data_efficiency_points(self):
     root = self.get_temp_dir()

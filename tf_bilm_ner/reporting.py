@@ -16,6 +16,11 @@ def load_runs(results_dir: str) -> Dict[str, Dict[str, List[dict]]]:
     with open(path, encoding="utf-8") as f:
       scores = json.load(f)
     scores["seed_dir"] = os.path.relpath(seed_dir, results_dir)
+    history = os.path.join(seed_dir, "history.jsonl")
+    if os.path.exists(history):  # per-epoch training speed, for the run tables
+      with open(history, encoding="utf-8") as f:
+        scores["epoch_tokens_per_sec"] = [json.loads(line)["train_tokens_per_sec"]
+                                          for line in f if line.strip()]
     out.setdefault(setting, {}).setdefault(os.path.basename(dataset_dir), []).append(scores)
   return out
 
@@ -27,10 +32,11 @@ def _mean_std(values: List[float]) -> str:
 
 
 def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
-  """One row per (setting, dataset): devel and test F1 (mean ± sample std), seeds, wall time."""
+  """One row per (setting, dataset): devel and test F1 (mean ± sample std), seeds, wall time,
+  and the median over all seeds' epochs of training tokens/s (from history.jsonl)."""
   lines = ["| setting | dataset | seeds | devel F1 | test P | test R | test F1 | per-seed test F1 | "
-           "per-type test F1 (mean) | best epochs | wall time / run |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "per-type test F1 (mean) | best epochs | wall time / run | train tokens/s |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for setting, datasets in sorted(runs.items()):
     for dataset, rows in sorted(datasets.items()):
       test = [r for r in rows if "test" in r]
@@ -43,12 +49,14 @@ def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
       per_type = ", ".join(
           f"{t} {statistics.mean(r['test']['per_type'][t]['f1'] for r in test):.2f}"
           for t in types) or "-"
+      speeds = [x for r in rows for x in r.get("epoch_tokens_per_sec", [])]
+      speed = f"{statistics.median(speeds):,.0f}" if speeds else "-"
       lines.append(
           f"| {setting} | {dataset} | {len(rows)} | {col('devel', 'f1', rows)} | "
           f"{col('test', 'precision', test)} | {col('test', 'recall', test)} | "
           f"{col('test', 'f1', test)} | "
           f"{per_seed} | {per_type} | "
-          f"{', '.join(str(r['best_epoch']) for r in rows)} | {wall / 60:.1f} min |")
+          f"{', '.join(str(r['best_epoch']) for r in rows)} | {wall / 60:.1f} min | {speed} |")
   return "\n".join(lines)
 
 
