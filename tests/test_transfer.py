@@ -158,6 +158,39 @@ class TransferTest(tf.test.TestCase):
     self.assertIn("lstm_units: tagger 31, BiLM 29", proc.stderr)
     self.assertNotIn("Traceback", proc.stderr)
 
+  def test_fine_tuning_moves_only_the_rows_train_reaches(self):
+    """A train set far smaller than the BiLM's vocabulary: Adam is restricted to its rows
+    (row_adam), the BiLM's other words keep their pretrained rows exactly, train's move."""
+    run_dir = os.path.join(self.get_temp_dir(), "small")
+    train = os.path.join(self.get_temp_dir(), "small_train.tsv")
+    with open(os.path.join(TESTDATA, "ncbi_train_head.tsv")) as src:
+      lines = src.readlines()[:150]
+    with open(train, "w") as f:  # whole sentences: up to the last blank line
+      f.writelines(lines[:max(i for i, l in enumerate(lines) if not l.strip()) + 1])
+    proc = _run("train_tagger.py", f"--run_dir={run_dir}", f"--train={train}",
+                f"--devel={train}", "--notest_eval", f"--init_from_bilm={self.bilm_dir}",
+                "--max_epochs=2", "--batch_tokens=397")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("Adam updates only those", proc.stderr)
+    words = run_dir_lib.Vocabs.load(os.path.join(run_dir, "vocab")).words
+    reader = tf.train.load_checkpoint(os.path.join(run_dir, "ckpt"))
+    table = reader.get_tensor(f"model/encoder/word_embedding/embeddings{transfer.SUFFIX}")
+    bilm = self._bilm_value("word_embedding/embeddings")
+    with open(train) as f:
+      reached = set(vocab_lib.normalize_word_list([l.split()[0] for l in f if l.strip()]))
+    kept = moved = 0
+    for i, w in enumerate(words.entries[2:], start=2):
+      if w not in self.source.words:
+        continue
+      row, pretrained = table[i], bilm[self.source.words.id(w)]
+      if w in reached:
+        moved += int(np.abs(row - pretrained).max() > 0)
+      else:
+        self.assertAllEqual(row, pretrained, msg=w)
+        kept += 1
+    self.assertGreater(kept, 100)
+    self.assertGreater(moved, 10)
+
   def test_transfer_checkpoint_binary(self):
     out = os.path.join(self.get_temp_dir(), "init")
     train = os.path.join(TESTDATA, "ncbi_train_head.tsv")
