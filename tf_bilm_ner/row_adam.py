@@ -5,8 +5,8 @@ more) so that words seen only in devel, test or served text keep their pretraine
 training text reaches only the rows of its own words (NCBI-disease: 7,600). Keras' Adam
 (2.15) given a sparse gradient still updates every row of the table at every step
 (`m.assign_add(-m * (1 - beta_1))`, then `variable.assign_sub(...)` over the whole
-table), which made BiLM-initialised training 1.7x slower per step than random
-initialisation at this size.
+table), which made BiLM-initialised training 1.4-1.7x slower per token than random
+initialisation (results/README.md).
 
 A row that no gradient has reached has m = v = 0, so Adam's update of it is exactly 0 and
 it keeps its value. `RowRestrictedAdam` therefore does Adam's sparse-gradient arithmetic,
@@ -14,7 +14,8 @@ in the same order, on the rows listed by `restrict` only, and leaves the others 
 same variables as `tf.keras.optimizers.Adam` (tests/test_row_adam.py checks this bit for
 bit), with the slots at their full shape, so checkpoints are unchanged and a run started
 with one optimiser resumes with the other. A gradient reaching a row outside the list is
-an error (it would otherwise be silently dropped).
+an error (it would otherwise be silently dropped; under XLA, where the optimiser step is
+compiled on GPU, the check is a no-op).
 """
 from typing import Iterable, Sequence
 
