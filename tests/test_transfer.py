@@ -13,6 +13,7 @@ from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner import ship, transfer
 from tf_bilm_ner.config import TaggerConfig
 from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.models.tagger import Tagger
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -176,8 +177,7 @@ class TransferTest(tf.test.TestCase):
     reader = tf.train.load_checkpoint(os.path.join(run_dir, "ckpt"))
     table = reader.get_tensor(f"model/encoder/word_embedding/embeddings{transfer.SUFFIX}")
     bilm = self._bilm_value("word_embedding/embeddings")
-    with open(train) as f:
-      reached = set(vocab_lib.normalize_word_list([l.split()[0] for l in f if l.strip()]))
+    reached = set(vocab_lib.normalize_word_list([t for s in read_conll(train) for t in s.tokens]))
     kept = moved = 0
     for i, w in enumerate(words.entries[2:], start=2):
       if w not in self.source.words:

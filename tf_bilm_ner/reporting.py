@@ -16,11 +16,9 @@ def load_runs(results_dir: str) -> Dict[str, Dict[str, List[dict]]]:
     with open(path, encoding="utf-8") as f:
       scores = json.load(f)
     scores["seed_dir"] = os.path.relpath(seed_dir, results_dir)
-    history = os.path.join(seed_dir, "history.jsonl")
-    if os.path.exists(history):  # per-epoch training speed, for the run tables
-      with open(history, encoding="utf-8") as f:
-        scores["epoch_tokens_per_sec"] = [json.loads(line)["train_tokens_per_sec"]
-                                          for line in f if line.strip()]
+    history = _history(seed_dir)  # per-epoch training speed, for the run tables
+    if history:
+      scores["epoch_tokens_per_sec"] = [r["train_tokens_per_sec"] for r in history]
     out.setdefault(setting, {}).setdefault(os.path.basename(dataset_dir), []).append(scores)
   return out
 
@@ -132,14 +130,20 @@ def data_efficiency_table(points: Dict[str, Dict[str, Dict[float, List[float]]]]
   return "\n".join(lines)
 
 
+def _history(seed_dir: str) -> List[dict]:
+  """The epochs stored in `seed_dir`/history.jsonl ([] without one)."""
+  path = os.path.join(seed_dir, "history.jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path, encoding="utf-8") as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
 def devel_f1_histories(results_dir: str, setting: str, dataset: str) -> List[List[float]]:
   """Devel F1 per epoch of each seed: results/<setting>/<dataset>/seed*/history.jsonl."""
-  out = []
-  for path in sorted(glob.glob(os.path.join(results_dir, setting, dataset, "seed*",
-                                            "history.jsonl"))):
-    with open(path, encoding="utf-8") as f:
-      out.append([json.loads(line)["devel_f1"] for line in f if line.strip()])
-  return out
+  return [[r["devel_f1"] for r in _history(os.path.dirname(path))]
+          for path in sorted(glob.glob(os.path.join(results_dir, setting, dataset, "seed*",
+                                                    "history.jsonl")))]
 
 
 def padded_runs(runs: List[List[float]]) -> List[List[float]]:
