@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import EncoderConfig, TaggerConfig
+from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.models.tagger import Tagger
@@ -23,15 +24,16 @@ def run_tool(tool: str, *args: str, timeout: float = 900, **kwargs) -> subproces
                         capture_output=True, text=True, env=env, timeout=timeout, **kwargs)
 
 
-def make_run_dir(run_dir: str, seed: int = 5):
-  """A tagger run directory with random weights (vocabularies from the NCBI fixture).
+def make_run_dir(run_dir: str, seed: int = 5, scheme: str = "iob2"):
+  """A tagger run directory with random weights (vocabularies from the NCBI fixture, tags
+  in `scheme`).
 
   Random weights predict every tag somewhere, which exercises decoding and
   span code better than a trained model's mostly-O output. Returns (tagger, vocabs).
   """
   train = read_conll(os.path.join(TESTDATA, "ncbi_train_head.tsv"))
-  vocabs = run_dir_lib.Vocabs(*vocab_lib.build_vocabularies([s.tokens for s in train],
-                                                            [s.tags for s in train]))
+  vocabs = run_dir_lib.Vocabs(*vocab_lib.build_vocabularies(
+      [s.tokens for s in train], [tag_scheme.encode(s.tags, scheme) for s in train]))
   config = TaggerConfig(encoder=EncoderConfig(
       word_vocab_size=len(vocabs.words), char_vocab_size=len(vocabs.chars), word_dim=11,
       char_dim=5, char_filters=7, lstm_units=13, max_chars_per_token=9),

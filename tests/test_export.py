@@ -77,7 +77,8 @@ class ExportTest(tf.test.TestCase):
     super().setUpClass()
     tmp = tempfile.mkdtemp(dir=tf.compat.v1.test.get_temp_dir())  # own folder per class
     cls.run_dir = os.path.join(tmp, "run")
-    cls.tagger, cls.vocabs = make_run_dir(cls.run_dir)
+    # An IOBES tagger: its outputs must still be IOB2 (S-X -> B-X, E-X -> I-X in the graph).
+    cls.tagger, cls.vocabs = make_run_dir(cls.run_dir, scheme="iobes")
     cls.export_dir = os.path.join(tmp, "exports")
     # Chunks of 7 sentences: requests below (up to 30 sentences) span several chunks, so the
     # results' return to input order is checked too.
@@ -114,10 +115,15 @@ class ExportTest(tf.test.TestCase):
     got = dict(np.load(out, allow_pickle=True))  # our own file: string arrays
     featurizer = Featurizer(self.vocabs.words, self.vocabs.chars, 9)
     want = predict_tags(self.tagger, featurizer, self.vocabs.tags, SENTENCES)
-    self.assertGreater(len({t for s in want for t in s}), 1)
+    self.assertLessEqual({t for s in want for t in s}, {"O", "B-Disease", "I-Disease"})
+    raw = set()
     for i, s in enumerate(SENTENCES):
       n = len(s.tokens)
       self.assertEqual([t.decode() for t in got["tags"][i, :n]], want[i])
+      entries = [self.vocabs.tags.entries[t] for t in got["tag_ids"][i, :n]]
+      raw.update(entries)
+      self.assertEqual([t.decode() for t in got["tags"][i, :n]],
+                       [{"S-": "B-", "E-": "I-"}.get(e[:2], e[:2]) + e[2:] for e in entries])
       self.assertTrue(all(t == b"" for t in got["tags"][i, n:]))  # padding
     # Confidences against brute force over all tag sequences, for the short sentences.
     feats = featurizer(tf.constant(batch["tokens"]))
@@ -137,6 +143,7 @@ class ExportTest(tf.test.TestCase):
       self.assertAllClose(got["confidence"][i], prob, atol=1e-4)
       checked += 1
     self.assertEqual(checked, 18)
+    self.assertLessEqual({"B-Disease", "I-Disease", "E-Disease", "S-Disease"}, raw)
     in_process = tf.saved_model.load(self.path).signatures["tag_text"](text=tf.constant(DOCS[:3]))
     for k, v in in_process.items():
       self.assertAllEqual(got["text_" + k], v, msg=k)

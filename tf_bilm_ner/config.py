@@ -8,6 +8,7 @@ import json
 from typing import Any, Dict, Type, TypeVar
 
 from tf_bilm_ner import files
+from tf_bilm_ner.data import tag_scheme
 
 T = TypeVar("T")
 
@@ -123,6 +124,8 @@ class TrainConfig(_Config):
   max_tokens_per_sentence: int = 256
   init_from_bilm: str = ""        # a BiLM directory or checkpoint prefix; "" = random init
   encoder_lr_scale: float = 1.0   # the encoder learns at learning_rate * this (fine-tuning)
+  tag_scheme: str = "iob2"        # the tags the CRF is trained on: "iob2" or "iobes"
+                                  # (data/tag_scheme.py; predictions are IOB2 either way)
 
   def validate(self) -> None:
     super().validate()
@@ -132,6 +135,9 @@ class TrainConfig(_Config):
       raise ConfigError(f"TrainConfig.encoder_lr_scale must be >= 0, got {self.encoder_lr_scale}")
     if self.lr_decay < 0:
       raise ConfigError(f"TrainConfig.lr_decay must be >= 0, got {self.lr_decay}")
+    if self.tag_scheme not in tag_scheme.SCHEMES:
+      raise ConfigError(f"TrainConfig.tag_scheme must be one of {tag_scheme.SCHEMES}, got "
+                        f"{self.tag_scheme!r}")
     for name in ("learning_rate", "batch_tokens", "max_epochs", "max_tokens_per_sentence"):
       if getattr(self, name) <= 0:
         raise ConfigError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")

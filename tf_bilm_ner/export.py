@@ -7,8 +7,9 @@ and `assets.extra/{tagger_config.json,export_config.json}`.
 Signature `serving_default` (tokenised sentences):
   inputs   tokens  [batch, time] tf.string, right-padded with ""
            lengths [batch] tf.int32, real tokens per sentence
-  outputs  tags           [batch, time] tf.string ("" at padding)
-           tag_ids        [batch, time] tf.int32 (0 at padding)
+  outputs  tags           [batch, time] tf.string, IOB2 ("" at padding)
+           tag_ids        [batch, time] tf.int32, lines of assets/tags.txt, the tagger's
+                          own tag set (IOB2, or IOBES for a tagger trained on it; 0 at padding)
            tag_confidence [batch, time] tf.float32, CRF marginal probability of
                           each predicted tag (0 at padding)
            confidence     [batch] tf.float32, probability of the whole predicted
@@ -207,7 +208,10 @@ class TaggerModule(tf.Module):
     real = tf.sequence_mask(lengths, tf.shape(tokens)[1])
     tag_ids = tf.where(real, tag_ids, tf.zeros_like(tag_ids))
     tag_conf = tf.gather(marginals, tag_ids, batch_dims=2)
-    tags = tf.where(real, self.tag_names.lookup(tf.cast(tag_ids, tf.int64)), "")
+    names = self.tag_names.lookup(tf.cast(tag_ids, tf.int64))
+    # IOBES taggers (tag_scheme.to_iob2, in graph): S-X -> B-X, E-X -> I-X.
+    names = tf.strings.regex_replace(tf.strings.regex_replace(names, "^S-", "B-"), "^E-", "I-")
+    tags = tf.where(real, names, "")
     empty = tf.equal(lengths, 0)
     return {"tags": tags, "tag_ids": tag_ids,
             "tag_confidence": tf.where(real, tag_conf, 0.0),

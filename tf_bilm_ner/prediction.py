@@ -8,6 +8,7 @@ from absl import logging
 
 from tf_bilm_ner import files, metrics, provenance
 from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence, read_conll, write_conll
 from tf_bilm_ner.data.labeled import Featurizer, LabeledData
@@ -31,17 +32,19 @@ def make_decode_fn(tagger: Tagger):
 def predict_tags(tagger: Tagger, featurizer: Featurizer, tags: vocab_lib.Vocabulary,
                  sentences: Sequence[Sentence], batch_tokens: int = 8192,
                  decode_fn=None, data: Optional[LabeledData] = None) -> List[List[str]]:
-  """Predicted tag strings for each sentence, in input order.
+  """Predicted IOB2 tags for each sentence, in input order.
 
+  `tags`: the tagger's tag vocabulary (IOB2 or IOBES; `tag_scheme.to_iob2` maps each).
   `data`: the sentences already featurised (reused across epochs for devel).
   """
   decode_fn = decode_fn or make_decode_fn(tagger)
   data = data or LabeledData(sentences, featurizer, tags, with_labels=False)
+  names = [tag_scheme.to_iob2(t) for t in tags.entries]
   out: List[List[str]] = [None] * len(sentences)
   for batch in data.batches(batch_tokens, shuffle=False):
     ids = decode_fn({k: batch[k] for k in FEATURE_SIGNATURE}).numpy()
     for row, idx, n in zip(ids, batch["index"].numpy(), batch["lengths"].numpy()):
-      out[idx] = [tags.entries[t] for t in row[:n]]
+      out[idx] = [names[t] for t in row[:n]]
   return out
 
 
@@ -69,10 +72,11 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
   """
   tagger, featurizer, vocabs, _ = run_dir_lib.load_tagger(run_dir, which)
   sentences = read_conll(data_path)
-  unknown = sorted({t for s in sentences for t in s.tags} - set(vocabs.tags.entries))
+  predictable = tag_scheme.iob2_tag_set(vocabs.tags.entries)
+  unknown = sorted({t for s in sentences for t in s.tags} - set(predictable))
   if unknown:
     logging.warning("%s: gold tags %s are not in the tagger's tag set %s; their entities "
-                    "count as missed", data_path, unknown, vocabs.tags.entries)
+                    "count as missed", data_path, unknown, predictable)
   pred = predict_tags(tagger, featurizer, vocabs.tags, sentences)
   micro, per_type = metrics.entity_scores([s.tags for s in sentences], pred)
   if predictions_path:

@@ -19,6 +19,7 @@ from absl import logging
 from tf_bilm_ner import row_adam, transfer
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import TaggerConfig, TrainConfig
+from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence
 from tf_bilm_ner.data.labeled import Featurizer, LabeledData, split_long, subset
@@ -130,6 +131,9 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
   set_seed(train_config.seed)
   train = split_long(subset(train, train_config.train_fraction, train_config.seed),
                      train_config.max_tokens_per_sentence)
+  if train_config.tag_scheme != "iob2":  # IOB2 files are trained on as read
+    train = [Sentence(s.tokens, tag_scheme.encode(s.tags, train_config.tag_scheme), s.line)
+             for s in train]
   source = None
   if train_config.init_from_bilm and not resuming:
     source = transfer.load_source(train_config.init_from_bilm)
@@ -151,10 +155,11 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
     vocabs.save(p["vocab"])
     tagger_config.save(p["tagger_config"])
     train_config.save(p["train_config"])
-  unknown = sorted({t for s in devel for t in s.tags} - set(vocabs.tags.entries))
+  predictable = tag_scheme.iob2_tag_set(vocabs.tags.entries)
+  unknown = sorted({t for s in devel for t in s.tags} - set(predictable))
   if unknown:
     raise TrainingDataError(f"devel tags {unknown} never occur in train (tags seen in train: "
-                            f"{vocabs.tags.entries}); the tagger could never predict them")
+                            f"{predictable}); the tagger could never predict them")
 
   tagger = Tagger(tagger_config)
   run_dir_lib.build_variables(tagger)
