@@ -27,7 +27,7 @@ setup(
         "sentencepiece>=0.1.99",
     ],
     extras_require={
-        "test": ["pytest>=7", "seqeval==1.2.2", "hypothesis>=6.50"],
+        "test": ["pytest>=7", "pytest-xdist>=3.5,<4", "seqeval==1.2.2", "hypothesis>=6.50"],
         # results plots (tools/summarize_results.py); 3.10+ needs numpy 2 on some platforms
         "plots": ["matplotlib>=3.5,<3.10"],
     },
