@@ -51,7 +51,8 @@ def convergence(results_dir: str, dataset: str, out_png: str) -> bool:
     padded = reporting.padded_runs(runs)
     epochs = list(range(1, len(padded[0]) + 1))
     mean = reporting.mean_curve(runs)
-    ax.plot(epochs, mean, color=f"C{i}", label=f"{label} ({len(runs)} seeds)")
+    seeds = f"{len(runs)} seed" + ("s" if len(runs) != 1 else "")
+    ax.plot(epochs, mean, color=f"C{i}", label=f"{label} ({seeds})")
     ax.fill_between(epochs, [min(c) for c in zip(*padded)], [max(c) for c in zip(*padded)],
                     color=f"C{i}", alpha=0.2)
     drawn = True
