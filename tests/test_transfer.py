@@ -243,6 +243,41 @@ class TransferTest(tf.test.TestCase):
     with self.assertRaisesRegex(transfer.TransferError, "nor a shipped BiLM of that name"):
       transfer.load_source("no_such_bilm")
 
+  def test_continue_pretraining_from_a_package_with_softmax(self):
+    package = os.path.join(self.get_temp_dir(), "package_softmax")
+    proc = _run("package_bilm.py", f"--bilm={self.bilm_dir}", f"--output_dir={package}",
+                "--include_softmax")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    with open(os.path.join(package, ship.MANIFEST)) as f:
+      self.assertTrue(json.load(f)["includes_softmax"])
+    run = os.path.join(self.get_temp_dir(), "continued")
+    proc = _run("train_bilm.py", f"--shards_dir={self.shards}", f"--run_dir={run}",
+                f"--init_from_bilm={package}", "--num_sampled=31", "--batch_tokens=397",
+                "--max_steps=1", "--learning_rate=0.0")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("pretraining continues from", proc.stderr)
+    with open(os.path.join(run, "vocab", "words.txt")) as f, \
+        open(os.path.join(package, "vocab", "words.txt")) as g:
+      self.assertEqual(f.read(), g.read())   # the source's vocabulary, not a new one
+    # Learning rate 0: after one step every weight is the package's float16 value.
+    stored = tf.train.load_checkpoint(transfer.load_source(package).checkpoint)
+    after = tf.train.load_checkpoint(transfer.load_source(run).checkpoint)
+    for key in [k for k in stored.get_variable_to_shape_map() if k.startswith("model/")]:
+      self.assertAllEqual(after.get_tensor(key), stored.get_tensor(key).astype("float32"))
+    self.assertIn("model/softmax_weights" + transfer.SUFFIX, stored.get_variable_to_shape_map())
+    # A package without the softmax, or other sizes, is refused with one line.
+    plain = os.path.join(self.get_temp_dir(), "package_plain")
+    self.assertEqual(_run("package_bilm.py", f"--bilm={self.bilm_dir}",
+                          f"--output_dir={plain}").returncode, 0)
+    proc = _run("train_bilm.py", f"--shards_dir={self.shards}",
+                f"--run_dir={run}_plain", f"--init_from_bilm={plain}", "--max_steps=1")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("continuing pretraining needs the softmax", proc.stderr)
+    proc = _run("train_bilm.py", f"--shards_dir={self.shards}", f"--run_dir={run}_sizes",
+                f"--init_from_bilm={package}", "--lstm_units=30", "--max_steps=1")
+    self.assertIn("--lstm_units=30 but the BiLM in --init_from_bilm has lstm_units=29",
+                  proc.stderr)
+
 
 def dataclasses_replace(obj, **kw):
   import dataclasses

@@ -6,7 +6,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 import tensorflow as tf
 
-from tf_bilm_ner import bilm_training
+from tf_bilm_ner import bilm_training, lazy_adam
 from tf_bilm_ner.config import TaggerConfig
 from tf_bilm_ner.data import corpus
 from tf_bilm_ner.data import vocab as vocab_lib
@@ -148,3 +148,54 @@ def bilm_throughput(train_pattern: str, config, words, chars, batch_tokens: int,
                  .take(num_batches))
   return {"train_tokens_per_sec": _timed(step, batches, min_seconds),
           "num_batches": len(batches)}
+
+
+@dataclasses.dataclass
+class BiLMSetting:
+  """One BiLM training setting to compare: precision, optimiser, negatives, batch budget."""
+  precision: str = "float32"
+  optimizer: str = "adam"
+  num_sampled: int = 1024
+  batch_tokens: int = 4096
+
+  @classmethod
+  def parse(cls, text: str) -> "BiLMSetting":
+    """"precision:optimizer:num_sampled:batch_tokens", e.g. "float32:lazy_adam:1024:4096"."""
+    parts = text.split(":")
+    if len(parts) != 4:
+      raise ValueError(f"{text!r}: expected precision:optimizer:num_sampled:batch_tokens")
+    return cls(parts[0], parts[1], int(parts[2]), int(parts[3]))
+
+
+def bilm_training_run(train_pattern: str, valid_pattern: str, config, words, chars,
+                      setting: BiLMSetting, steps: int, seed: int = 1,
+                      warmup_steps: int = 10) -> Dict[str, float]:
+  """Trains a fresh BiLM for `steps` steps of `setting`; speed, then valid perplexity.
+
+  Every setting starts from the same initial weights (same `seed`) and reads the same
+  stream of lines (batched by its own budget). Tokens/s is timed over the steps after
+  `warmup_steps` (tracing), the input pipeline included, as in `train_bilm`'s loop.
+  """
+  config = dataclasses.replace(config, num_sampled=setting.num_sampled, encoder=dataclasses.replace(
+      config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
+  tf.keras.utils.set_random_seed(seed)
+  featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
+  bilm = bilm_training.build_bilm(config, setting.precision)
+  optimizer = lazy_adam.make(setting.optimizer, 2e-3, 5.0)
+  train_step = bilm_training.make_train_step(bilm, optimizer, tf.distribute.get_strategy())
+  data = corpus.lm_dataset(train_pattern, featurizer, setting.batch_tokens, seed).repeat()
+  tokens, start, loss = 0, None, None
+  for i, batch in enumerate(data.take(steps)):
+    if i == warmup_steps:
+      float(loss[0])
+      tokens, start = 0, time.perf_counter()
+    loss = train_step(batch)
+    tokens += int(tf.reduce_sum(batch["lengths"]))
+  float(loss[0])
+  secs = time.perf_counter() - start
+  ppl = bilm_training.perplexity(bilm, corpus.lm_dataset(
+      valid_pattern, featurizer, bilm_training.EVAL_BATCH_TOKENS, seed=0, shuffle=False))
+  return {"train_tokens_per_sec": tokens / secs, "timed_steps": steps - warmup_steps,
+          "timed_secs": secs, "valid_perplexity_forward": ppl["forward"],
+          "valid_perplexity_backward": ppl["backward"],
+          "final_sampled_loss_forward": float(loss[0]), **dataclasses.asdict(setting)}

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tf_bilm_ner import distribute
+from tf_bilm_ner import distribute, lazy_adam, precision, transfer
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig
 from tf_bilm_ner.data import corpus
@@ -51,14 +51,44 @@ def load_vocabs(run_dir: str):
           vocab_lib.Vocabulary.load(os.path.join(d, "chars.txt")))
 
 
-def build_bilm(config: BiLMConfig) -> BiLM:
-  """A BiLM with its variables created."""
-  bilm = BiLM(config)
+def build_bilm(config: BiLMConfig, precision_name: str = "float32") -> BiLM:
+  """A BiLM with its variables created, computing in `precision_name` (`precision.py`)."""
+  bilm = BiLM(config, dtype=precision.policy(precision_name))
   zeros = tf.zeros([1, 2], tf.int32)
   bilm.full_nll({"token_ids": zeros, "char_ids": tf.zeros([1, 2, 3], tf.int32),
                  "lengths": tf.constant([2]), "forward_targets": zeros,
                  "backward_targets": zeros})
   return bilm
+
+
+def warm_start(bilm: BiLM, path: str) -> None:
+  """Sets every weight of `bilm` (encoder and softmax) from the BiLM at `path`.
+
+  `path`: a train_bilm run directory, a checkpoint prefix, or a package made with
+  `include_softmax` (float16 weights are cast). Sizes and vocabularies must be the source's.
+  Raises:
+    transfer.TransferError: unreadable source, other sizes, or no softmax in it.
+  """
+  source = transfer.load_source(path)
+  sizes = ("word_vocab_size", "char_vocab_size") + transfer.SHARED_SIZES
+  diff = [f"{n}: source {getattr(source.config.encoder, n)}, this run "
+          f"{getattr(bilm.config.encoder, n)}" for n in sizes
+          if getattr(source.config.encoder, n) != getattr(bilm.config.encoder, n)]
+  if diff:
+    raise transfer.TransferError(f"{path}: sizes differ ({'; '.join(diff)}); continue with the "
+                                 "source's sizes and vocabularies")
+  reader = tf.train.load_checkpoint(source.checkpoint)
+  variables = {f"encoder/{k}": get(bilm.encoder) for k, get in transfer.ENCODER_VARIABLES.items()}
+  variables.update(softmax_weights=bilm.softmax_weights, softmax_biases=bilm.softmax_biases)
+  for name, var in variables.items():
+    key = f"model/{name}{transfer.SUFFIX}"
+    if not reader.has_tensor(key):
+      raise transfer.TransferError(
+          f"{source.checkpoint}: has no {name}; continuing pretraining needs the softmax "
+          "(package the BiLM with --include_softmax, or use its train_bilm run directory)")
+    var.assign(tf.cast(reader.get_tensor(key), var.dtype))
+  logging.info("pretraining continues from %s (%d variables; the optimiser starts afresh)",
+               source.checkpoint, len(variables))
 
 
 def perplexity(bilm: BiLM, dataset: tf.data.Dataset) -> Dict[str, float]:
@@ -195,9 +225,9 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
   tf.keras.utils.set_random_seed(train_config.seed)
   featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
   with strategy.scope():
-    bilm = build_bilm(config)
-    optimizer = tf.keras.optimizers.Adam(train_config.learning_rate,
-                                         global_clipnorm=train_config.clip_norm)
+    bilm = build_bilm(config, train_config.precision)
+    optimizer = lazy_adam.make(train_config.optimizer, train_config.learning_rate,
+                               train_config.clip_norm)
     optimizer.build(bilm.trainable_variables)
   # Loop bookkeeping lives outside the strategy: plain variables, not mirrored ones.
   epoch_var = tf.Variable(0, trainable=False, name="epoch")
@@ -225,6 +255,8 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
     run_dir_lib.restore(latest, core, stats)
     logging.info("resumed from %s at epoch %d, batch %d", latest, int(epoch_var),
                  int(batches_var))
+  elif train_config.init_from_bilm:  # a resumed run has the warm-started weights already
+    warm_start(bilm, train_config.init_from_bilm)
   replicas = strategy.num_replicas_in_sync
   per_replica_tokens = max(train_config.max_tokens_per_line, train_config.batch_tokens // replicas)
   train_step = make_train_step(bilm, optimizer, strategy)

@@ -10,6 +10,9 @@ from typing import Any, Dict, Type, TypeVar
 from tf_bilm_ner import files
 from tf_bilm_ner.data import tag_scheme
 
+PRECISIONS = ("float32", "mixed_bfloat16")  # precision.py
+OPTIMIZERS = ("adam", "lazy_adam")          # lazy_adam.py
+
 T = TypeVar("T")
 
 
@@ -78,6 +81,12 @@ class _Config:
     return cls.from_json(text, where=path)
 
 
+def _check_choice(config, name: str, choices) -> None:
+  if getattr(config, name) not in choices:
+    raise ConfigError(f"{type(config).__name__}.{name} must be one of {choices}, got "
+                      f"{getattr(config, name)!r}")
+
+
 @dataclasses.dataclass
 class EncoderConfig(_Config):
   """The part the BiLM and the tagger share: embeddings, CharCNN, LSTMs."""
@@ -126,6 +135,7 @@ class TrainConfig(_Config):
   encoder_lr_scale: float = 1.0   # the encoder learns at learning_rate * this (fine-tuning)
   tag_scheme: str = "iob2"        # the tags the CRF is trained on: "iob2" or "iobes"
                                   # (data/tag_scheme.py; predictions are IOB2 either way)
+  precision: str = "float32"      # or "mixed_bfloat16" (precision.py)
 
   def validate(self) -> None:
     super().validate()
@@ -135,6 +145,7 @@ class TrainConfig(_Config):
       raise ConfigError(f"TrainConfig.encoder_lr_scale must be >= 0, got {self.encoder_lr_scale}")
     if self.lr_decay < 0:
       raise ConfigError(f"TrainConfig.lr_decay must be >= 0, got {self.lr_decay}")
+    _check_choice(self, "precision", PRECISIONS)
     if self.tag_scheme not in tag_scheme.SCHEMES:
       raise ConfigError(f"TrainConfig.tag_scheme must be one of {tag_scheme.SCHEMES}, got "
                         f"{self.tag_scheme!r}")
@@ -170,9 +181,15 @@ class BiLMTrainConfig(_Config):
   seed: int = 1
   shuffle_buffer: int = 10000     # lines
   max_tokens_per_line: int = 256
+  precision: str = "float32"      # or "mixed_bfloat16" (precision.py)
+  optimizer: str = "adam"         # or "lazy_adam": sparse rows only (lazy_adam.py)
+  init_from_bilm: str = ""        # continue pretraining from this BiLM (weights only; its
+                                  # vocabularies and sizes); "" = random initialisation
 
   def validate(self) -> None:
     super().validate()
+    _check_choice(self, "precision", PRECISIONS)
+    _check_choice(self, "optimizer", OPTIMIZERS)
     for name in ("learning_rate", "batch_tokens", "epochs", "shuffle_buffer",
                  "max_tokens_per_line"):
       if getattr(self, name) <= 0:

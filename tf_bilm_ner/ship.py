@@ -1,4 +1,5 @@
-"""A pretrained BiLM packaged for fine-tuning: the encoder only, optionally in float16.
+"""A pretrained BiLM packaged for fine-tuning: the encoder (and optionally the softmax),
+optionally in float16.
 
   <out_dir>/
     bilm_config.json          the BiLM's config (sizes, vocabulary sizes)
@@ -9,7 +10,9 @@
 
 The checkpoint keeps the BiLM's keys (`model/encoder/...`), so `transfer.load_source` reads a
 package exactly like a `train_bilm` run directory. The softmax and the optimiser state, which
-fine-tuning never uses, are left out (two thirds of the BiLM's bytes at a 50k vocabulary).
+fine-tuning never uses, are left out (two thirds of the BiLM's bytes at a 50k vocabulary),
+unless `include_softmax`: then `train_bilm(init_from=...)` can continue pretraining from the
+package (on more text, or on a tagger's own domain), its optimiser starting afresh.
 `transfer.transfer` casts the stored weights to the tagger's float32.
 """
 import json
@@ -60,11 +63,15 @@ def precision_check(source: transfer.BiLMSource, encoder_values: dict,
   return out
 
 
+SOFTMAX_VARIABLES = ("softmax_weights", "softmax_biases")
+
+
 def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = False,
-            valid_pattern: Optional[str] = None) -> dict:
+            valid_pattern: Optional[str] = None, include_softmax: bool = False) -> dict:
   """Writes `out_dir` from a BiLM run directory (or checkpoint prefix); returns the manifest.
 
   With `valid_pattern` (validation shards), the manifest also records `precision_check`.
+  With `include_softmax`, the softmax weights and biases are packaged too.
 
   Raises:
     transfer.TransferError: `bilm` is not a usable BiLM.
@@ -84,6 +91,12 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
     except (tf.errors.OpError, ValueError, IndexError) as e:
       raise transfer.TransferError(f"{source.checkpoint}: cannot read {key} "
                                    f"({files.error_line(e)})") from None
+  for short in SOFTMAX_VARIABLES if include_softmax else ():
+    key = f"model/{short}{transfer.SUFFIX}"
+    if not reader.has_tensor(key):
+      raise transfer.TransferError(f"{source.checkpoint}: has no {short} (a package without "
+                                   "the softmax cannot be packaged with it)")
+    values[short] = reader.get_tensor(key).astype(dtype)
   step = int(reader.get_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")) \
       if reader.has_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") else 0
   tmp = f"{out_dir.rstrip('/')}.tmp-{os.getpid()}"
@@ -97,7 +110,8 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
     tf.train.CheckpointManager(ckpt, os.path.join(tmp, "ckpt"), 1).save(checkpoint_number=step)
     manifest = _manifest(source, tmp, dtype, step, values)
     if valid_pattern:
-      manifest["valid_perplexity_by_storage"] = precision_check(source, values, valid_pattern)
+      encoder = {k: v for k, v in values.items() if k.startswith("encoder/")}
+      manifest["valid_perplexity_by_storage"] = precision_check(source, encoder, valid_pattern)
       logging.info("validation perplexity with float32 / %s encoder weights: %s", dtype,
                    manifest["valid_perplexity_by_storage"])
     files.write_json_atomic(os.path.join(tmp, MANIFEST), manifest)
@@ -141,5 +155,7 @@ def _manifest(source: transfer.BiLMSource, tmp: str, dtype: str, step: int,
       "packaging": provenance.record([]),
       "files_sha256_prefix": {p: provenance.sha256_prefix(os.path.join(tmp, p))
                               for p in packaged},
-      "encoder_parameters": int(sum(v.size for v in values.values())),
+      "encoder_parameters": int(sum(v.size for k, v in values.items()
+                                    if k.startswith("encoder/"))),
+      "includes_softmax": any(k in values for k in SOFTMAX_VARIABLES),
   }

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tf_bilm_ner import row_adam, transfer
+from tf_bilm_ner import precision, row_adam, transfer
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import TaggerConfig, TrainConfig
 from tf_bilm_ner.data import tag_scheme
@@ -161,7 +161,7 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
     raise TrainingDataError(f"devel tags {unknown} never occur in train (tags seen in train: "
                             f"{predictable}); the tagger could never predict them")
 
-  tagger = Tagger(tagger_config)
+  tagger = Tagger(tagger_config, dtype=precision.policy(train_config.precision))
   run_dir_lib.build_variables(tagger)
   if source:  # before the first checkpoint; a resumed run restores the transferred weights
     report = transfer.transfer(tagger.encoder, vocabs.words, vocabs.chars, source,

@@ -7,6 +7,7 @@ Rerunning the same command resumes from the last checkpoint. Several GPUs:
 --distribution_strategy=mirrored; several machines: =multi_worker with TF_CONFIG
 set on each (shards are split between workers by file).
 """
+import dataclasses
 import glob
 import json
 import os
@@ -15,8 +16,9 @@ import time
 import tensorflow as tf
 from absl import app, flags, logging
 
-from tf_bilm_ner import bilm_training, distribute, files, provenance
-from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig, ConfigError, EncoderConfig
+from tf_bilm_ner import bilm_training, distribute, files, provenance, transfer
+from tf_bilm_ner.config import (OPTIMIZERS, PRECISIONS, BiLMConfig, BiLMTrainConfig, ConfigError,
+                                 EncoderConfig)
 from tf_bilm_ner.data import lm_vocab, sharding
 from tf_bilm_ner.data.sharding import CorpusError
 from tf_bilm_ner.run_dir import RunDirError
@@ -40,6 +42,15 @@ flags.DEFINE_integer("batch_tokens", t.batch_tokens, "Global token budget per st
 flags.DEFINE_integer("epochs", t.epochs, "Passes over the training shards.")
 flags.DEFINE_float("learning_rate", t.learning_rate, "Adam learning rate.")
 flags.DEFINE_integer("seed", t.seed, "Seed: initialisation, file order, line shuffling.")
+flags.DEFINE_enum("precision", t.precision, list(PRECISIONS), "float32, or mixed_bfloat16 "
+                  "(bfloat16 compute, float32 variables and loss; faster only where bfloat16 "
+                  "matmuls are: GPUs, AVX512_BF16/AMX CPUs).")
+flags.DEFINE_enum("optimizer", t.optimizer, list(OPTIMIZERS), "adam, or lazy_adam: the word "
+                  "embedding and softmax rows a batch does not reach keep their moments and "
+                  "values (much faster on CPU; lazy_adam.py).")
+flags.DEFINE_string("init_from_bilm", None, "Continue pretraining from this BiLM (a run directory, "
+                    "or a package made with --include_softmax, or a shipped name): its weights, "
+                    "sizes and vocabularies; the optimiser starts afresh.")
 flags.DEFINE_enum("distribution_strategy", "default", ["default", "mirrored", "multi_worker"],
                   "default: one device; mirrored: all local GPUs; multi_worker: TF_CONFIG.")
 flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.")
@@ -73,6 +84,17 @@ def _patterns():
   return FLAGS.train_shards, FLAGS.valid_shards
 
 
+def _source_config(source, flags_config: BiLMConfig) -> BiLMConfig:
+  """The BiLM config of a continued run: the source's sizes; a size flag given must agree."""
+  for name in transfer.SHARED_SIZES:
+    if FLAGS[name].present and FLAGS[name].value != getattr(source.config.encoder, name):
+      raise app.UsageError(f"--{name}={FLAGS[name].value} but the BiLM in --init_from_bilm has "
+                           f"{name}={getattr(source.config.encoder, name)}")
+  return dataclasses.replace(source.config, num_sampled=flags_config.num_sampled,
+                             encoder=dataclasses.replace(source.config.encoder,
+                                                         dropout=flags_config.encoder.dropout))
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -95,9 +117,16 @@ def main(argv):
         lstm_units=FLAGS.lstm_units, dropout=FLAGS.dropout, word_dropout=0.0),
         num_sampled=FLAGS.num_sampled)
     config.validate()
+    source = None
+    if FLAGS.init_from_bilm:
+      source = transfer.load_source(FLAGS.init_from_bilm)
+      config = _source_config(source, config)
     train_config = BiLMTrainConfig(learning_rate=FLAGS.learning_rate,
                                    batch_tokens=FLAGS.batch_tokens, epochs=FLAGS.epochs,
-                                   seed=FLAGS.seed)
+                                   seed=FLAGS.seed, precision=FLAGS.precision,
+                                   optimizer=FLAGS.optimizer,
+                                   init_from_bilm=os.path.abspath(source.checkpoint)
+                                   if source else "")
     train_config.validate()
     steps_per_epoch = FLAGS.steps_per_epoch
     if distribute.num_workers(strategy) > 1 and not steps_per_epoch:
@@ -106,10 +135,10 @@ def main(argv):
                              "(or --shards_dir with a manifest.json to derive it from)")
       steps_per_epoch = -(-tokens // FLAGS.batch_tokens)
       logging.info("multi_worker: an epoch is %d steps", steps_per_epoch)
-    vocabs = None
+    vocabs = (source.words, source.chars) if source else None
     # Workers other than the chief build their own (identical, checked) copy: they never
     # read a vocabulary the chief may be writing at that moment.
-    if (not distribute.is_chief(strategy) or FLAGS.overwrite
+    if not source and (not distribute.is_chief(strategy) or FLAGS.overwrite
         or not os.path.exists(os.path.join(FLAGS.run_dir, "vocab", "words.txt"))):
       logging.info("building vocabularies from %s", train_pattern)
       vocabs = lm_vocab.build_lm_vocabularies(sorted(glob.glob(train_pattern)), FLAGS.max_words,
@@ -119,7 +148,7 @@ def main(argv):
         tokens_per_epoch=tokens, strategy=strategy, overwrite=FLAGS.overwrite,
         checkpoint_every_secs=FLAGS.checkpoint_every_secs, max_steps=FLAGS.max_steps,
         steps_per_epoch=steps_per_epoch).history
-  except (ConfigError, CorpusError, RunDirError) as err:
+  except (ConfigError, CorpusError, RunDirError, transfer.TransferError) as err:
     raise app.UsageError(str(err)) from None
   if not distribute.is_chief(strategy):
     return

@@ -13,7 +13,7 @@ import time
 from absl import app, flags, logging
 
 from tf_bilm_ner import training, transfer
-from tf_bilm_ner.config import ConfigError, EncoderConfig, TaggerConfig, TrainConfig
+from tf_bilm_ner.config import PRECISIONS, ConfigError, EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data.conll import ConllFormatError, read_conll
 from tf_bilm_ner.prediction import score_run
@@ -57,6 +57,9 @@ flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
 flags.DEFINE_enum("tag_scheme", t.tag_scheme, list(tag_scheme.SCHEMES), "Tags the CRF is "
                   "trained on: iob2 as in the files, or iobes (also marks entity ends and "
                   "single-token entities). Input and output are IOB2 either way.")
+flags.DEFINE_enum("precision", t.precision, list(PRECISIONS), "float32, or mixed_bfloat16 "
+                  "(bfloat16 compute, float32 variables and CRF; faster only where bfloat16 "
+                  "matmuls are: GPUs, AVX512_BF16/AMX CPUs).")
 flags.DEFINE_string("init_from_bilm", None, "Initialise the encoder from this pretrained BiLM "
                     "(a train_bilm run dir, a checkpoint prefix in its ckpt/, or the name of a "
                     "BiLM shipped in checkpoints/, e.g. biomed5m_10epoch). The size "
@@ -102,6 +105,7 @@ def main(argv):
         learning_rate=FLAGS.learning_rate, lr_decay=FLAGS.lr_decay, clip_norm=FLAGS.clip_norm,
         batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
         seed=FLAGS.seed, train_fraction=FLAGS.train_fraction, tag_scheme=FLAGS.tag_scheme,
+        precision=FLAGS.precision,
         encoder_lr_scale=(FLAGS.encoder_lr_scale if FLAGS.encoder_lr_scale is not None else
                           training.FINE_TUNE_ENCODER_LR_SCALE if FLAGS.init_from_bilm else 1.0),
         init_from_bilm=os.path.abspath(bilm_path) if bilm_path else "")

@@ -16,11 +16,13 @@ class CharCNN(tf.keras.layers.Layer):
       raise ValueError("CharCNN sizes must all be positive")
     self.char_vocab_size, self.char_dim = char_vocab_size, char_dim
     self.filters, self.kernel_size = filters, kernel_size
-    self.embedding = tf.keras.layers.Embedding(char_vocab_size, char_dim, name="char_embedding")
-    self.conv = tf.keras.layers.Conv1D(filters, kernel_size, padding="same", name="char_conv")
+    self.embedding = tf.keras.layers.Embedding(char_vocab_size, char_dim, name="char_embedding",
+                                               dtype=self.dtype_policy)
+    self.conv = tf.keras.layers.Conv1D(filters, kernel_size, padding="same", name="char_conv",
+                                       dtype=self.dtype_policy)
 
   def call(self, char_ids: tf.Tensor) -> tf.Tensor:
-    """char_ids: [batch, time, chars] int32 -> [batch, time, filters] float32."""
+    """char_ids: [batch, time, chars] int32 -> [batch, time, filters] (compute dtype)."""
     # At least one character column: a batch of empty tokens has none, and a
     # convolution over zero positions gives no usable output.
     char_ids = tf.pad(char_ids, [[0, 0], [0, 0], [0, tf.maximum(0, 1 - tf.shape(char_ids)[2])]])

@@ -17,7 +17,11 @@ from tf_bilm_ner.layers.char_cnn import CharCNN
 
 
 class Encoder(tf.keras.layers.Layer):
-  """features -> (forward states, backward states)."""
+  """features -> (forward states, backward states).
+
+  `dtype` (a Keras dtype policy such as "mixed_bfloat16", see `precision.py`) sets the
+  precision of every sublayer; variables stay float32, so checkpoints do not depend on it.
+  """
 
   def __init__(self, config: EncoderConfig, **kwargs):
     super().__init__(**kwargs)
@@ -25,15 +29,17 @@ class Encoder(tf.keras.layers.Layer):
     if config.word_vocab_size <= 2 or config.char_vocab_size <= 2:
       raise ValueError("EncoderConfig vocabulary sizes must be set from the vocabularies")
     self.config = config
+    dtype = self.dtype_policy  # sublayers compute in the encoder's precision
     self.word_embedding = tf.keras.layers.Embedding(
-        config.word_vocab_size, config.word_dim, name="word_embedding")
+        config.word_vocab_size, config.word_dim, name="word_embedding", dtype=dtype)
     self.char_cnn = CharCNN(config.char_vocab_size, config.char_dim, config.char_filters,
-                            config.char_kernel_size, name="char_cnn")
-    self.input_dropout = tf.keras.layers.Dropout(config.dropout, name="input_dropout")
+                            config.char_kernel_size, name="char_cnn", dtype=dtype)
+    self.input_dropout = tf.keras.layers.Dropout(config.dropout, name="input_dropout",
+                                                 dtype=dtype)
     self.forward_lstm = tf.keras.layers.LSTM(
-        config.lstm_units, return_sequences=True, name="forward_lstm")
+        config.lstm_units, return_sequences=True, name="forward_lstm", dtype=dtype)
     self.backward_lstm = tf.keras.layers.LSTM(
-        config.lstm_units, return_sequences=True, name="backward_lstm")
+        config.lstm_units, return_sequences=True, name="backward_lstm", dtype=dtype)
 
   def embed(self, features: Dict[str, tf.Tensor], training=None) -> tf.Tensor:
     """token_ids [B, T], char_ids [B, T, C] -> [B, T, word_dim + char_filters].
@@ -52,7 +58,7 @@ class Encoder(tf.keras.layers.Layer):
     return self.input_dropout(x, training=training)
 
   def call(self, features: Dict[str, tf.Tensor], training=None):
-    """Returns (forward, backward), each [B, T, lstm_units] float32.
+    """Returns (forward, backward), each [B, T, lstm_units] in the compute dtype.
 
     forward[b, t] has read tokens 0..t; backward[b, t] has read tokens t..len-1.
     Positions at or beyond `lengths[b]` hold values of no meaning.

@@ -17,26 +17,33 @@ import tensorflow as tf
 
 from tf_bilm_ner.config import BiLMConfig
 from tf_bilm_ner.layers.encoder import Encoder
+from tf_bilm_ner.layers.sampled_softmax import sampled_softmax_loss
 
 
 class BiLM(tf.keras.Model):
-  """features -> per-direction losses."""
+  """features -> per-direction losses.
+
+  `dtype`: a Keras dtype policy for the encoder and the softmax matmuls (`precision.py`);
+  the softmax weights, the cross-entropy and the perplexity stay float32.
+  """
 
   def __init__(self, config: BiLMConfig, **kwargs):
     super().__init__(**kwargs)
     config.validate()
     self.config = config
     e = config.encoder
-    self.encoder = Encoder(e, name="encoder")
-    self.output_dropout = tf.keras.layers.Dropout(e.dropout, name="output_dropout")
+    self.encoder = Encoder(e, name="encoder", dtype=self.dtype_policy)
+    self.output_dropout = tf.keras.layers.Dropout(e.dropout, name="output_dropout",
+                                                  dtype=self.dtype_policy)
     self.softmax_weights = self.add_weight(
         name="softmax_weights", shape=[e.word_vocab_size, e.lstm_units],
-        initializer=tf.keras.initializers.RandomNormal(stddev=e.lstm_units ** -0.5))
+        initializer=tf.keras.initializers.RandomNormal(stddev=e.lstm_units ** -0.5),
+        dtype=tf.float32)
     self.softmax_biases = self.add_weight(
-        name="softmax_biases", shape=[e.word_vocab_size], initializer="zeros")
+        name="softmax_biases", shape=[e.word_vocab_size], initializer="zeros", dtype=tf.float32)
 
   def call(self, features: Dict[str, tf.Tensor], training=None):
-    """-> (forward, backward) states, each [B, T, lstm_units], after dropout."""
+    """-> (forward, backward) states, each [B, T, lstm_units] (compute dtype), after dropout."""
     forward, backward = self.encoder(features, training=training)
     return (self.output_dropout(forward, training=training),
             self.output_dropout(backward, training=training))
@@ -53,8 +60,8 @@ class BiLM(tf.keras.Model):
     for name, h in zip(("forward", "backward"), states):
       inputs = tf.boolean_mask(h, mask)                                     # [N, U]
       labels = tf.boolean_mask(features[f"{name}_targets"], mask)           # [N]
-      loss = tf.nn.sampled_softmax_loss(
-          self.softmax_weights, self.softmax_biases, tf.cast(labels[:, None], tf.int64), inputs,
+      loss = sampled_softmax_loss(
+          self.softmax_weights, self.softmax_biases, labels, inputs,
           num_sampled=min(self.config.num_sampled, self.config.encoder.word_vocab_size - 1),
           num_classes=self.config.encoder.word_vocab_size)
       out[name] = tf.reduce_mean(loss)
@@ -69,7 +76,8 @@ class BiLM(tf.keras.Model):
     mask = self._real(features)
     out = {"tokens": tf.reduce_sum(tf.cast(mask, tf.float32))}
     for name, h in zip(("forward", "backward"), states):
-      logits = tf.matmul(tf.boolean_mask(h, mask), self.softmax_weights, transpose_b=True)
+      h = tf.cast(tf.boolean_mask(h, mask), tf.float32)
+      logits = tf.matmul(h, self.softmax_weights, transpose_b=True)
       logits += self.softmax_biases
       labels = tf.boolean_mask(features[f"{name}_targets"], mask)
       out[name] = tf.reduce_sum(

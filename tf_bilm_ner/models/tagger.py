@@ -17,16 +17,18 @@ class Tagger(tf.keras.Model):
     if config.num_tags < 1:
       raise ValueError("TaggerConfig.num_tags must be set from the tag vocabulary")
     self.config = config
-    self.encoder = Encoder(config.encoder, name="encoder")
-    self.output_dropout = tf.keras.layers.Dropout(config.encoder.dropout, name="output_dropout")
-    self.projection = tf.keras.layers.Dense(config.num_tags, name="projection")
-    self.crf = CRF(config.num_tags, name="crf")
+    dtype = self.dtype_policy  # `precision.py`; the CRF always runs in float32
+    self.encoder = Encoder(config.encoder, name="encoder", dtype=dtype)
+    self.output_dropout = tf.keras.layers.Dropout(config.encoder.dropout, name="output_dropout",
+                                                  dtype=dtype)
+    self.projection = tf.keras.layers.Dense(config.num_tags, name="projection", dtype=dtype)
+    self.crf = CRF(config.num_tags, name="crf", dtype=tf.float32)
 
   def call(self, features: Dict[str, tf.Tensor], training=None) -> tf.Tensor:
-    """token_ids [B, T], char_ids [B, T, C], lengths [B] -> potentials [B, T, num_tags]."""
+    """token_ids [B, T], char_ids [B, T, C], lengths [B] -> potentials [B, T, num_tags] float32."""
     forward, backward = self.encoder(features, training=training)
     x = self.output_dropout(tf.concat([forward, backward], axis=-1), training=training)
-    potentials = self.projection(x)
+    potentials = tf.cast(self.projection(x), tf.float32)
     if not self.crf.built:
       self.crf.build(potentials.shape)
     return potentials
