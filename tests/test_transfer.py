@@ -256,6 +256,11 @@ class TransferTest(tf.test.TestCase):
                 "--max_steps=1", "--learning_rate=1e-10")
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     self.assertIn("pretraining continues from", proc.stderr)
+    with open(os.path.join(run, "report.json")) as f:
+      report = json.load(f)
+    self.assertTrue(report["finished"])
+    self.assertEqual(len(report["starts"]), 1)
+    self.assertIn("--init_from_bilm", report["starts"][0]["command"])
     with open(os.path.join(run, "vocab", "words.txt")) as f, \
         open(os.path.join(package, "vocab", "words.txt")) as g:
       self.assertEqual(f.read(), g.read())   # the source's vocabulary, not a new one

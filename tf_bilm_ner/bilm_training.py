@@ -15,6 +15,7 @@ the same batches an uninterrupted run would have (for a fixed number of
 workers). Sampled-softmax negatives and dropout masks are not replayed.
 """
 import dataclasses
+import json
 import math
 import os
 import time
@@ -24,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from tf_bilm_ner import distribute, lazy_adam, precision, transfer
+from tf_bilm_ner import distribute, files, lazy_adam, precision, transfer
 from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig
 from tf_bilm_ner.data import corpus
@@ -150,7 +151,8 @@ def _prepare(run_dir: str, config: BiLMConfig, train_config: BiLMTrainConfig, vo
   if distribute.is_chief(strategy):
     names = {"bilm_config.json": config, "bilm_train_config.json": train_config}
     resuming = run_dir_lib.prepare(run_dir, names, overwrite,
-                                   outputs=("ckpt", "vocab", "tensorboard", "history.jsonl"))
+                                   outputs=("ckpt", "vocab", "tensorboard", "history.jsonl",
+                                            "report.json"))
   else:
     resuming = tf.train.latest_checkpoint(os.path.join(run_dir, "ckpt")) is not None
   if resuming:
@@ -168,6 +170,21 @@ def _prepare(run_dir: str, config: BiLMConfig, train_config: BiLMTrainConfig, vo
     config.save(os.path.join(run_dir, "bilm_config.json"))
     train_config.save(os.path.join(run_dir, "bilm_train_config.json"))
   return config, words, chars, False
+
+
+def write_report(run_dir: str, report: dict, finished: bool) -> None:
+  """Writes `<run_dir>/report.json`: `report` (shards manifest, provenance, history), whether
+  training finished, and `starts`, the provenance of every process that trained this run
+  (a run resumed across several sessions lists each)."""
+  path = os.path.join(run_dir, "report.json")
+  old = {}
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      old = json.load(f)
+  starts = old.get("starts", [])
+  if not finished:
+    starts = starts + [report["provenance"]]
+  files.write_json_atomic(path, {**old, **report, "starts": starts, "finished": finished})
 
 
 def _epoch_data(strategy, train_pattern, featurizer, train_config, per_replica_tokens, seed,
@@ -188,7 +205,7 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
                train_config: BiLMTrainConfig, vocabs=None, tokens_per_epoch: int = 0,
                strategy: Optional[tf.distribute.Strategy] = None, overwrite: bool = False,
                checkpoint_every_secs: float = 300.0, max_steps: int = 0,
-               steps_per_epoch: int = 0) -> Pretrained:
+               steps_per_epoch: int = 0, report: Optional[dict] = None) -> Pretrained:
   """Pretrains (or resumes) a BiLM.
 
   Args:
@@ -209,6 +226,8 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
       is N steps, each worker cycling over its share of the files; required with
       several workers, whose shares differ in size (uneven steps would hang the
       all-reduce).
+    report: if given, written to report.json (`write_report`) once the run directory is
+      set up, so a run stopped before its end still says what it was trained on.
   Returns:
     `Pretrained`: the history rows (one per epoch) and the model.
   Raises:
@@ -266,6 +285,8 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
   history = run_dir_lib.read_history(run_dir, int(epoch_var) - 1)
   if chief:
     run_dir_lib.rewrite_history(run_dir, history)
+    if report is not None:
+      write_report(run_dir, dict(report, history=history), finished=False)
   progress = Progress(tokens_per_epoch // workers, train_config.epochs - int(epoch_var))
   logging.info("BiLM: %d words, %d chars, %d parameters, %d replica(s) on %d worker(s)",
                len(words), len(chars),

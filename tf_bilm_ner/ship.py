@@ -24,6 +24,7 @@ import tensorflow as tf
 from absl import logging
 
 from tf_bilm_ner import bilm_training, files, provenance, transfer
+from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.data import corpus
 from tf_bilm_ner.data.labeled import Featurizer
 
@@ -99,6 +100,10 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
     values[short] = reader.get_tensor(key).astype(dtype)
   step = int(reader.get_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")) \
       if reader.has_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") else 0
+  # Where in its data the source stopped (train_bilm's loop state), for a continuation.
+  position = {k: int(reader.get_tensor(f"{k}/.ATTRIBUTES/VARIABLE_VALUE"))
+              for k in ("epoch", "batches_in_epoch")
+              if reader.has_tensor(f"{k}/.ATTRIBUTES/VARIABLE_VALUE")}
   tmp = f"{out_dir.rstrip('/')}.tmp-{os.getpid()}"
   shutil.rmtree(tmp, ignore_errors=True)
   try:
@@ -109,6 +114,7 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
     ckpt = tf.train.Checkpoint(model=_module_tree(values))
     tf.train.CheckpointManager(ckpt, os.path.join(tmp, "ckpt"), 1).save(checkpoint_number=step)
     manifest = _manifest(source, tmp, dtype, step, values)
+    manifest["source_position"] = position
     if valid_pattern:
       encoder = {k: v for k, v in values.items() if k.startswith("encoder/")}
       manifest["valid_perplexity_by_storage"] = precision_check(source, encoder, valid_pattern)
@@ -137,7 +143,9 @@ def _manifest(source: transfer.BiLMSource, tmp: str, dtype: str, step: int,
   if os.path.exists(report_path):  # written by train_bilm when it finishes
     with open(report_path, encoding="utf-8") as f:
       report = json.load(f)
-  history = report.get("history", [])
+  # report.json is written when train_bilm finishes; a run stopped earlier (or one trained
+  # by the pipeline) has its finished epochs in history.jsonl.
+  history = report.get("history") or run_dir_lib.read_history(source.directory)
   packaged = sorted(os.path.relpath(os.path.join(d, n), tmp)
                     for d, _, names in os.walk(tmp) for n in names)
   return {

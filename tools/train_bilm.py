@@ -16,7 +16,7 @@ import time
 import tensorflow as tf
 from absl import app, flags, logging
 
-from tf_bilm_ner import bilm_training, distribute, files, provenance, transfer
+from tf_bilm_ner import bilm_training, distribute, provenance, transfer
 from tf_bilm_ner.config import (OPTIMIZERS, PRECISIONS, BiLMConfig, BiLMTrainConfig, ConfigError,
                                  EncoderConfig)
 from tf_bilm_ner.data import lm_vocab, sharding
@@ -143,22 +143,23 @@ def main(argv):
       logging.info("building vocabularies from %s", train_pattern)
       vocabs = lm_vocab.build_lm_vocabularies(sorted(glob.glob(train_pattern)), FLAGS.max_words,
                                               FLAGS.vocab_sample_lines, seed=FLAGS.seed)
+    inputs = []
+    if FLAGS.shards_dir and os.path.exists(manifest):
+      with open(manifest) as f:
+        inputs = [i["path"] for i in json.load(f)["inputs"] if os.path.exists(i["path"])]
+    report = {"shards_manifest": manifest if inputs else None,
+              "provenance": provenance.record(inputs, seed=FLAGS.seed, started=started)}
     history = bilm_training.train_bilm(
         train_pattern, valid_pattern, FLAGS.run_dir, config, train_config, vocabs=vocabs,
         tokens_per_epoch=tokens, strategy=strategy, overwrite=FLAGS.overwrite,
         checkpoint_every_secs=FLAGS.checkpoint_every_secs, max_steps=FLAGS.max_steps,
-        steps_per_epoch=steps_per_epoch).history
+        steps_per_epoch=steps_per_epoch, report=report).history
   except (ConfigError, CorpusError, RunDirError, transfer.TransferError) as err:
     raise app.UsageError(str(err)) from None
   if not distribute.is_chief(strategy):
     return
-  inputs = []
-  if FLAGS.shards_dir and os.path.exists(manifest):
-    with open(manifest) as f:
-      inputs = [i["path"] for i in json.load(f)["inputs"] if os.path.exists(i["path"])]
-  report = {"history": history, "shards_manifest": manifest if inputs else None,
-            "provenance": provenance.record(inputs, seed=FLAGS.seed, started=started)}
-  files.write_json_atomic(os.path.join(FLAGS.run_dir, "report.json"), report)
+  report["provenance"] = provenance.record(inputs, seed=FLAGS.seed, started=started)
+  bilm_training.write_report(FLAGS.run_dir, dict(report, history=history), finished=True)
   if history:
     last = history[-1]
     logging.info("done: %d epochs; valid perplexity forward %.1f backward %.1f",
