@@ -3,7 +3,8 @@ import os
 
 import tensorflow as tf
 
-from tf_bilm_ner.config import ConfigError, EncoderConfig, TaggerConfig, TrainConfig
+from tf_bilm_ner.config import (BiLMTrainConfig, ConfigError, EncoderConfig, TaggerConfig,
+                                 TrainConfig)
 
 
 class ConfigTest(tf.test.TestCase):
@@ -25,6 +26,22 @@ class ConfigTest(tf.test.TestCase):
       TrainConfig(train_fraction=0.0).validate()
     with self.assertRaisesRegex(ConfigError, r"x.json:1: not valid JSON"):
       TrainConfig.from_json("{nope", where="x.json")
+
+  def test_exact_types(self):
+    cases = [(EncoderConfig, {"lstm_units": 13.5}, "lstm_units: expected an integer, got 13.5"),
+             (EncoderConfig, {"word_dim": True}, "word_dim: expected an integer, got True"),
+             (EncoderConfig, {"dropout": "0.5"}, "dropout: expected a number, got '0.5'"),
+             (TrainConfig, {"init_from_bilm": 5}, "init_from_bilm: expected a string, got 5"),
+             (TrainConfig, {"seed": 1.0}, "seed: expected an integer, got 1.0"),
+             (TaggerConfig, {"bilm_features": 1}, "bilm_features: expected true or false"),
+             (BiLMTrainConfig, {"init_position": "yes"}, "init_position: expected true or false")]
+    for cls, values, message in cases:
+      with self.assertRaisesRegex(ConfigError, message):
+        cls.from_dict(values)
+    # An int where a float is expected is a number; the file is named in the error.
+    self.assertEqual(TrainConfig.from_dict({"learning_rate": 1}).learning_rate, 1)
+    with self.assertRaisesRegex(ConfigError, r"^c.json.encoder: EncoderConfig.lstm_units"):
+      TaggerConfig.from_json('{"encoder": {"lstm_units": 2.0}}', where="c.json")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,18 @@ class ShippedBiLMTest(tf.test.TestCase):
                 for d, _, names in os.walk(os.path.join(transfer.SHIPPED_DIR)) for n in names)
     self.assertLess(total, MAX_BYTES)
 
+  def test_every_shipped_bilm_matches_its_manifest(self):
+    for name in transfer.shipped():
+      directory = os.path.join(transfer.SHIPPED_DIR, name)
+      with open(os.path.join(directory, ship.MANIFEST)) as f:
+        manifest = json.load(f)
+      packaged = {os.path.relpath(os.path.join(d, n), directory)
+                  for d, _, names in os.walk(directory) for n in names} - {ship.MANIFEST}
+      self.assertEqual(packaged, set(manifest["files_sha256_prefix"]), name)  # none extra
+      for path, digest in manifest["files_sha256_prefix"].items():
+        self.assertEqual(provenance.sha256_prefix(os.path.join(directory, path)), digest, path)
+      transfer.load_source(name)  # loads by name
+
   def test_transfers_into_a_tagger_by_name(self):
     source = transfer.load_source(NAME)
     train = read_conll(os.path.join(NCBI_DISEASE_DIR, "train.tsv"))

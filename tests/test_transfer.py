@@ -159,6 +159,45 @@ class TransferTest(tf.test.TestCase):
     self.assertIn("lstm_units: tagger 31, BiLM 29", proc.stderr)
     self.assertNotIn("Traceback", proc.stderr)
 
+  def test_bilm_features_stay_frozen_and_export(self):
+    """--bilm_features: a frozen copy of the BiLM beside the fine-tuned encoder, a top BiLSTM;
+    the copy keeps the BiLM's weights (<unk>'s row for words it lacks), the export serves."""
+    run_dir = os.path.join(self.get_temp_dir(), "features")
+    train = os.path.join(TESTDATA, "ncbi_train_head.tsv")
+    proc = _run("train_tagger.py", f"--run_dir={run_dir}", f"--train={train}",
+                f"--devel={train}", "--notest_eval", f"--init_from_bilm={self.bilm_dir}",
+                "--bilm_features", "--top_lstm_units=5", "--max_epochs=1", "--batch_tokens=397")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    words = run_dir_lib.Vocabs.load(os.path.join(run_dir, "vocab")).words
+    reader = tf.train.load_checkpoint(os.path.join(run_dir, "best"))
+    get = lambda name: reader.get_tensor(f"model/{name}{transfer.SUFFIX}")
+    for short in transfer.ENCODER_VARIABLES:
+      if "embeddings" not in short:
+        self.assertAllEqual(get(f"bilm_encoder/{short}"), self._bilm_value(short))
+    self.assertNotAllClose(get("encoder/forward_lstm/cell/kernel"),
+                           self._bilm_value("forward_lstm/cell/kernel"))   # the trained copy
+    frozen, bilm = get("bilm_encoder/word_embedding/embeddings"), \
+        self._bilm_value("word_embedding/embeddings")
+    unknown = [i for i, w in enumerate(words.entries) if i > 1 and w not in self.source.words]
+    self.assertNotEmpty(unknown)
+    for i, w in enumerate(words.entries[2:], start=2):
+      want = bilm[vocab_lib.UNK_ID] if i in unknown else bilm[self.source.words.id(w)]
+      self.assertAllEqual(frozen[i], want, msg=w)
+    self.assertEqual(get("top_forward_lstm/cell/recurrent_kernel").shape, (5, 20))
+    export = os.path.join(self.get_temp_dir(), "features_export")
+    proc = _run("export_saved_model.py", f"--run_dir={run_dir}", f"--export_dir={export}")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    served = tf.saved_model.load(os.path.join(export, "1"))
+    out = served.signatures["serving_default"](
+        tokens=tf.constant([["Ataxia", "telangiectasia", "is", "rare", "."]]),
+        lengths=tf.constant([5]))
+    self.assertEqual(out["tags"].shape, (1, 5))
+    # Without a BiLM to copy, the option is one clear line.
+    proc = _run("train_tagger.py", f"--run_dir={run_dir}_none", f"--train={train}",
+                f"--devel={train}", "--notest_eval", "--bilm_features", "--max_epochs=1")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("bilm_features needs a BiLM to copy", proc.stderr)
+
   def test_fine_tuning_moves_only_the_rows_train_reaches(self):
     """A train set far smaller than the BiLM's vocabulary: Adam is restricted to its rows
     (row_adam), the BiLM's other words keep their pretrained rows exactly, train's move."""
@@ -271,6 +310,15 @@ class TransferTest(tf.test.TestCase):
       self.assertAllClose(after.get_tensor(key), stored.get_tensor(key).astype("float32"),
                           rtol=0, atol=1e-8)
     self.assertIn("model/softmax_weights" + transfer.SUFFIX, stored.get_variable_to_shape_map())
+    # The package says where its source stopped (3 steps into epoch 0), and a continuation
+    # can start there.
+    with open(os.path.join(package, ship.MANIFEST)) as f:
+      self.assertEqual(json.load(f)["source_position"], {"epoch": 0, "batches_in_epoch": 3})
+    proc = _run("train_bilm.py", f"--shards_dir={self.shards}", f"--run_dir={run}_position",
+                f"--init_from_bilm={package}", "--init_position", "--num_sampled=31",
+                "--batch_tokens=397", "--max_steps=1")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("starting at epoch 0, batch 3, where the source stopped", proc.stderr)
     # A package without the softmax, or other sizes, is refused with one line.
     plain = os.path.join(self.get_temp_dir(), "package_plain")
     self.assertEqual(_run("package_bilm.py", f"--bilm={self.bilm_dir}",

@@ -195,7 +195,8 @@ def bilm_training_run(train_pattern: str, valid_pattern: str, config, words, cha
   secs = time.perf_counter() - start
   ppl = bilm_training.perplexity(bilm, corpus.lm_dataset(
       valid_pattern, featurizer, bilm_training.EVAL_BATCH_TOKENS, seed=0, shuffle=False))
-  return {"train_tokens_per_sec": tokens / secs, "timed_steps": steps - warmup_steps,
+  return {"train_tokens_per_sec": tokens / secs, "steps": steps,
+          "timed_steps": steps - warmup_steps,
           "timed_secs": secs, "valid_perplexity_forward": ppl["forward"],
           "valid_perplexity_backward": ppl["backward"],
           "final_sampled_loss_forward": float(loss[0]), **dataclasses.asdict(setting)}

@@ -92,6 +92,24 @@ def warm_start(bilm: BiLM, path: str) -> None:
                source.checkpoint, len(variables))
 
 
+def source_position(path: str):
+  """(epoch, batches done in it) where the BiLM at `path` stopped training: its checkpoint's
+  loop state, or for a package its manifest's `source_position`."""
+  source = transfer.load_source(path)
+  manifest = os.path.join(source.directory, "manifest.json")
+  if os.path.exists(manifest):
+    with open(manifest, encoding="utf-8") as f:
+      position = json.load(f).get("source_position") or {}
+  else:
+    reader = tf.train.load_checkpoint(source.checkpoint)
+    position = {k: int(reader.get_tensor(f"{k}/.ATTRIBUTES/VARIABLE_VALUE"))
+                for k in ("epoch", "batches_in_epoch")
+                if reader.has_tensor(f"{k}/.ATTRIBUTES/VARIABLE_VALUE")}
+  if set(position) != {"epoch", "batches_in_epoch"}:
+    raise transfer.TransferError(f"{path}: does not say where its training stopped")
+  return position["epoch"], position["batches_in_epoch"]
+
+
 def perplexity(bilm: BiLM, dataset: tf.data.Dataset) -> Dict[str, float]:
   """Full-softmax perplexity per direction over one pass of `dataset`."""
   nll = tf.function(bilm.full_nll, input_signature=[LM_SIGNATURE])  # one trace for all shapes
@@ -276,6 +294,11 @@ def train_bilm(train_pattern: str, valid_pattern: str, run_dir: str, config: BiL
                  int(batches_var))
   elif train_config.init_from_bilm:  # a resumed run has the warm-started weights already
     warm_start(bilm, train_config.init_from_bilm)
+    if train_config.init_position:
+      epoch, batch = source_position(train_config.init_from_bilm)
+      epoch_var.assign(epoch)
+      batches_var.assign(batch)
+      logging.info("starting at epoch %d, batch %d, where the source stopped", epoch, batch)
   replicas = strategy.num_replicas_in_sync
   per_replica_tokens = max(train_config.max_tokens_per_line, train_config.batch_tokens // replicas)
   train_step = make_train_step(bilm, optimizer, strategy)

@@ -34,8 +34,23 @@ def _from_dict(cls: Type[T], values: Dict[str, Any], where: str) -> T:
       value = _from_dict(sub, value, f"{where}.{name}")
     kwargs[name] = value
   obj = cls(**kwargs)
-  obj.validate()
+  try:
+    obj.validate()
+  except ConfigError as e:
+    if where == cls.__name__:
+      raise
+    raise ConfigError(f"{where}: {e}") from None
   return obj
+
+
+# Exact JSON types per field type: no bool for a number, no float for an int, no number
+# for a string (a path) or a bool.
+_TYPE_CHECKS = {
+    int: (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    float: (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number"),
+    str: (lambda v: isinstance(v, str), "a string"),
+    bool: (lambda v: isinstance(v, bool), "true or false"),
+}
 
 
 class _Config:
@@ -46,8 +61,9 @@ class _Config:
       value = getattr(self, f.name)
       if dataclasses.is_dataclass(value):
         value.validate()
-      elif f.type in (int, float) and not isinstance(value, (int, float)):
-        raise ConfigError(f"{type(self).__name__}.{f.name}: expected a number, got {value!r}")
+      elif f.type in _TYPE_CHECKS and not _TYPE_CHECKS[f.type][0](value):
+        raise ConfigError(f"{type(self).__name__}.{f.name}: expected {_TYPE_CHECKS[f.type][1]}, "
+                          f"got {value!r}")
 
   def to_dict(self) -> Dict[str, Any]:
     return dataclasses.asdict(self)
@@ -117,6 +133,15 @@ class TaggerConfig(_Config):
   """Encoder plus the tag projection and CRF."""
   encoder: EncoderConfig = dataclasses.field(default_factory=EncoderConfig)
   num_tags: int = 0               # set from the tag vocabulary
+  bilm_features: bool = False     # also feed a frozen copy of the BiLM's states (TagLM style;
+                                  # needs init_from_bilm)
+  top_lstm_units: int = 0         # > 0: a BiLSTM of this size per direction over the encoder
+                                  # (and BiLM feature) states, before the projection
+
+  def validate(self) -> None:
+    super().validate()
+    if self.top_lstm_units < 0:
+      raise ConfigError(f"TaggerConfig.top_lstm_units must be >= 0, got {self.top_lstm_units}")
 
 
 @dataclasses.dataclass
@@ -185,6 +210,8 @@ class BiLMTrainConfig(_Config):
   optimizer: str = "adam"         # or "lazy_adam": sparse rows only (lazy_adam.py)
   init_from_bilm: str = ""        # continue pretraining from this BiLM (weights only; its
                                   # vocabularies and sizes); "" = random initialisation
+  init_position: bool = False     # with init_from_bilm: start at the epoch and batch where
+                                  # the source stopped (same shards and seed: the rest of its pass)
 
   def validate(self) -> None:
     super().validate()

@@ -179,3 +179,20 @@ def convergence_table(histories: Dict[str, Dict[str, List[List[float]]]]) -> str
       lines.append(f"| {dataset} | {init.replace('_', ' ')} | {len(by_init[init])} | {at(1)} | "
                    f"{at(5)} | {max(c):.2f} ({c.index(max(c)) + 1}) | {reach} |")
   return "\n".join(lines)
+
+
+def bilm_settings_table(bench: dict) -> str:
+  """benchmark_bilm --settings output -> one row per setting: speed (over the steps after the
+  warm-up), its ratio to the first row, and validation perplexity after the same steps."""
+  rows = bench["rows"]
+  base = rows[0]["train_tokens_per_sec"]
+  lines = ["| precision | optimizer | negatives | batch (tokens) | timed steps | train tokens/s | "
+           "speed vs first row | valid ppl forward | valid ppl backward |",
+           "|---|---|---|---|---|---|---|---|---|"]
+  for r in rows:
+    lines.append(
+        f"| {r['precision']} | {r['optimizer']} | {r['num_sampled']} | {r['batch_tokens']:,} | "
+        f"{r['timed_steps']} | {r['train_tokens_per_sec']:,.0f} | "
+        f"{r['train_tokens_per_sec'] / base:.2f}x | {r['valid_perplexity_forward']:.1f} | "
+        f"{r['valid_perplexity_backward']:.1f} |")
+  return "\n".join(lines)

@@ -134,6 +134,8 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
   if train_config.tag_scheme != "iob2":  # IOB2 files are trained on as read
     train = [Sentence(s.tokens, tag_scheme.encode(s.tags, train_config.tag_scheme), s.line)
              for s in train]
+  if tagger_config.bilm_features and not train_config.init_from_bilm:
+    raise TrainingDataError("bilm_features needs a BiLM to copy: give init_from_bilm")
   source = None
   if train_config.init_from_bilm and not resuming:
     source = transfer.load_source(train_config.init_from_bilm)
@@ -167,6 +169,11 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
     report = transfer.transfer(tagger.encoder, vocabs.words, vocabs.chars, source,
                                left=[v.name for v in tagger.trainable_variables
                                      if "encoder" not in v.name])
+    if tagger_config.bilm_features:  # the frozen copy: BiLM <unk> rows for words it lacks
+      transfer.transfer(tagger.bilm_encoder, vocabs.words, vocabs.chars, source,
+                        fresh_as_unk=True)
+      report.rows.append(("model/bilm_encoder/*", "mapped",
+                          "frozen copy of the encoder rows; words the BiLM lacks: its <unk>"))
     report.log()
     report.save(os.path.join(run_dir, "transfer.json"), source)
   featurizer = Featurizer(vocabs.words, vocabs.chars, tagger_config.encoder.max_chars_per_token)

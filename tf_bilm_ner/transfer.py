@@ -158,13 +158,20 @@ def extend(vocab: vocab_lib.Vocabulary, bilm_vocab: vocab_lib.Vocabulary) -> voc
 
 
 def _rows(target: np.ndarray, value: np.ndarray, tagger_vocab: vocab_lib.Vocabulary,
-          bilm_vocab: vocab_lib.Vocabulary) -> Tuple[np.ndarray, int]:
-  """Copies BiLM rows into `target` by entry string -> (new rows, rows mapped)."""
+          bilm_vocab: vocab_lib.Vocabulary, fresh_as_unk: bool = False
+          ) -> Tuple[np.ndarray, int]:
+  """Copies BiLM rows into `target` by entry string -> (new rows, rows mapped).
+
+  Entries the BiLM lacks keep `target`'s row, or with `fresh_as_unk` get the BiLM's `<unk>`
+  row (what the BiLM itself would have read for them).
+  """
   out, mapped = target.copy(), 0
   for i, entry in enumerate(tagger_vocab.entries):
     if entry in bilm_vocab:
       out[i] = value[bilm_vocab.id(entry)]
       mapped += 1
+    elif fresh_as_unk and i != vocab_lib.PAD_ID:
+      out[i] = value[vocab_lib.UNK_ID]
   return out, mapped
 
 
@@ -184,7 +191,8 @@ def _read(path: str):
 
 
 def transfer(encoder: Encoder, words: vocab_lib.Vocabulary, chars: vocab_lib.Vocabulary,
-             source: BiLMSource, left: Optional[List[str]] = None) -> TransferReport:
+             source: BiLMSource, left: Optional[List[str]] = None,
+             fresh_as_unk: bool = False) -> TransferReport:
   """Assigns the BiLM's encoder weights to `encoder` (variables must exist).
 
   Args:
@@ -192,6 +200,8 @@ def transfer(encoder: Encoder, words: vocab_lib.Vocabulary, chars: vocab_lib.Voc
     words, chars: the tagger's vocabularies (the embedding rows' meaning).
     source: from `load_source`.
     left: names of the tagger's own variables left at their initialisation, for the log.
+    fresh_as_unk: words and characters the BiLM lacks get its `<unk>` row instead of
+      keeping their initialisation (for the frozen `bilm_encoder`, which never trains).
   """
   check_sizes(encoder.config, source)
   reader, shapes = _read(source.checkpoint)
@@ -220,12 +230,12 @@ def transfer(encoder: Encoder, words: vocab_lib.Vocabulary, chars: vocab_lib.Voc
       raise _unreadable(source.checkpoint, e) from None
     detail = f"{list(value.shape)}"
     if short == "word_embedding/embeddings":
-      value, report.words_mapped = _rows(var.numpy(), value, words, source.words)
+      value, report.words_mapped = _rows(var.numpy(), value, words, source.words, fresh_as_unk)
       report.words_fresh = len(words) - report.words_mapped
       detail += f" -> {list(var.shape)}, rows by word: {report.words_mapped} mapped, " \
                 f"{report.words_fresh} fresh"
     elif short == "char_cnn/embedding/embeddings":
-      value, report.chars_mapped = _rows(var.numpy(), value, chars, source.chars)
+      value, report.chars_mapped = _rows(var.numpy(), value, chars, source.chars, fresh_as_unk)
       report.chars_fresh = len(chars) - report.chars_mapped
       detail += f" -> {list(var.shape)}, rows by character: {report.chars_mapped} mapped, " \
                 f"{report.chars_fresh} fresh"

@@ -54,6 +54,10 @@ def main(argv):
   if os.path.exists(bench):
     with open(bench, encoding="utf-8") as f:
       text = _replace(text, "benchmark_tagger", reporting.benchmark_table(json.load(f)))
+  bilm_speed = os.path.join(FLAGS.results_dir, "bilm_speed", "benchmark_bilm_training.json")
+  if os.path.exists(bilm_speed) and "<!-- BEGIN bilm_speed -->" in text:
+    with open(bilm_speed, encoding="utf-8") as f:
+      text = _replace(text, "bilm_speed", reporting.bilm_settings_table(json.load(f)))
   files.write_text_atomic(readme, text)
   logging.info("updated %s", readme)
   top = os.path.join(os.path.dirname(os.path.abspath(FLAGS.results_dir)), "README.md")

@@ -51,6 +51,9 @@ flags.DEFINE_enum("optimizer", t.optimizer, list(OPTIMIZERS), "adam, or lazy_ada
 flags.DEFINE_string("init_from_bilm", None, "Continue pretraining from this BiLM (a run directory, "
                     "or a package made with --include_softmax, or a shipped name): its weights, "
                     "sizes and vocabularies; the optimiser starts afresh.")
+flags.DEFINE_bool("init_position", False, "With --init_from_bilm: start at the epoch and batch "
+                  "where that BiLM stopped (the same shards and --seed give the rest of its "
+                  "pass): continues an interrupted pretraining from a package.")
 flags.DEFINE_enum("distribution_strategy", "default", ["default", "mirrored", "multi_worker"],
                   "default: one device; mirrored: all local GPUs; multi_worker: TF_CONFIG.")
 flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.")
@@ -102,6 +105,8 @@ def main(argv):
   if FLAGS.steps_per_epoch < 0:
     raise app.UsageError(f"--steps_per_epoch must be >= 0, got {FLAGS.steps_per_epoch}")
   train_pattern, valid_pattern = _patterns()
+  if FLAGS.init_position and not FLAGS.init_from_bilm:
+    raise app.UsageError("--init_position needs --init_from_bilm")
   strategy = _strategy()  # before any work: a bad TF_CONFIG should not cost a vocabulary build
   for flag, pattern in (("train", train_pattern), ("valid", valid_pattern)):
     if not glob.glob(pattern):
@@ -126,7 +131,7 @@ def main(argv):
                                    seed=FLAGS.seed, precision=FLAGS.precision,
                                    optimizer=FLAGS.optimizer,
                                    init_from_bilm=os.path.abspath(source.checkpoint)
-                                   if source else "")
+                                   if source else "", init_position=FLAGS.init_position)
     train_config.validate()
     steps_per_epoch = FLAGS.steps_per_epoch
     if distribute.num_workers(strategy) > 1 and not steps_per_epoch:

@@ -57,6 +57,11 @@ flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
 flags.DEFINE_enum("tag_scheme", t.tag_scheme, list(tag_scheme.SCHEMES), "Tags the CRF is "
                   "trained on: iob2 as in the files, or iobes (also marks entity ends and "
                   "single-token entities). Input and output are IOB2 either way.")
+flags.DEFINE_bool("bilm_features", False, "With --init_from_bilm: also feed a frozen copy of "
+                  "the BiLM's forward and backward states to the tagger (TagLM/ELMo style), "
+                  "beside the fine-tuned encoder initialised from it.")
+flags.DEFINE_integer("top_lstm_units", 0, "> 0: a BiLSTM of this size per direction over the "
+                     "encoder (and --bilm_features) states, before the tag projection.")
 flags.DEFINE_enum("precision", t.precision, list(PRECISIONS), "float32, or mixed_bfloat16 "
                   "(bfloat16 compute, float32 variables and CRF; faster only where bfloat16 "
                   "matmuls are: GPUs, AVX512_BF16/AMX CPUs).")
@@ -118,7 +123,9 @@ def main(argv):
         bilm = transfer.load_source(bilm_path).config.encoder
         sizes.update({n: getattr(bilm, n) for n in transfer.SHARED_SIZES
                       if n in sizes and not FLAGS[n].present})
-      tagger_config = TaggerConfig(encoder=EncoderConfig(**sizes))
+      tagger_config = TaggerConfig(encoder=EncoderConfig(**sizes),
+                                   bilm_features=FLAGS.bilm_features,
+                                   top_lstm_units=FLAGS.top_lstm_units)
       tagger_config.encoder.validate()
     train, devel = read_conll(paths["train"]), read_conll(paths["devel"])
     if paths["test"]:

@@ -16,6 +16,19 @@ from tf_bilm_ner.data.vocab import UNK_ID
 from tf_bilm_ner.layers.char_cnn import CharCNN
 
 
+def bidirectional(forward_lstm: tf.keras.layers.Layer, backward_lstm: tf.keras.layers.Layer,
+                  x: tf.Tensor, lengths: tf.Tensor):
+  """x [B, T, D], lengths [B] -> (forward [B, T, U], backward [B, T, U]).
+
+  The backward LSTM reads each sequence reversed over its true length, so right padding
+  stays at the end in both directions and never reaches a real position.
+  """
+  forward = forward_lstm(x)
+  rev = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
+  backward = tf.reverse_sequence(backward_lstm(rev), lengths, seq_axis=1, batch_axis=0)
+  return forward, backward
+
+
 class Encoder(tf.keras.layers.Layer):
   """features -> (forward states, backward states).
 
@@ -64,11 +77,7 @@ class Encoder(tf.keras.layers.Layer):
     Positions at or beyond `lengths[b]` hold values of no meaning.
     """
     x = self.embed(features, training=training)
-    lengths = features["lengths"]
-    forward = self.forward_lstm(x)
-    rev = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
-    backward = tf.reverse_sequence(self.backward_lstm(rev), lengths, seq_axis=1, batch_axis=0)
-    return forward, backward
+    return bidirectional(self.forward_lstm, self.backward_lstm, x, features["lengths"])
 
   def get_config(self):
     return dict(super().get_config(), config=self.config.to_dict())

@@ -1,11 +1,18 @@
-"""The NER tagger: Encoder (shared with the BiLM) -> dropout -> tag scores -> CRF."""
+"""The NER tagger: Encoder (shared with the BiLM) -> dropout -> tag scores -> CRF.
+
+Options (TaggerConfig): `bilm_features` adds a frozen copy of the pretrained BiLM's encoder
+(`bilm_encoder`, never trained: TagLM / ELMo-style features) whose forward and backward states
+are concatenated to the trained encoder's; `top_lstm_units` adds a BiLSTM (`top_forward_lstm`,
+`top_backward_lstm`) over that concatenation before the projection.
+"""
+import dataclasses
 from typing import Dict
 
 import tensorflow as tf
 
 from tf_bilm_ner.config import TaggerConfig
 from tf_bilm_ner.layers.crf import CRF
-from tf_bilm_ner.layers.encoder import Encoder
+from tf_bilm_ner.layers.encoder import Encoder, bidirectional
 
 
 class Tagger(tf.keras.Model):
@@ -21,13 +28,28 @@ class Tagger(tf.keras.Model):
     self.encoder = Encoder(config.encoder, name="encoder", dtype=dtype)
     self.output_dropout = tf.keras.layers.Dropout(config.encoder.dropout, name="output_dropout",
                                                   dtype=dtype)
+    if config.bilm_features:
+      frozen = dataclasses.replace(config.encoder, dropout=0.0, word_dropout=0.0)
+      self.bilm_encoder = Encoder(frozen, name="bilm_encoder", dtype=dtype, trainable=False)
+    if config.top_lstm_units:
+      self.top_forward_lstm, self.top_backward_lstm = (
+          tf.keras.layers.LSTM(config.top_lstm_units, return_sequences=True, name=name,
+                               dtype=dtype) for name in ("top_forward_lstm", "top_backward_lstm"))
+      self.top_dropout = tf.keras.layers.Dropout(config.encoder.dropout, name="top_dropout",
+                                                 dtype=dtype)
     self.projection = tf.keras.layers.Dense(config.num_tags, name="projection", dtype=dtype)
     self.crf = CRF(config.num_tags, name="crf", dtype=tf.float32)
 
   def call(self, features: Dict[str, tf.Tensor], training=None) -> tf.Tensor:
     """token_ids [B, T], char_ids [B, T, C], lengths [B] -> potentials [B, T, num_tags] float32."""
-    forward, backward = self.encoder(features, training=training)
-    x = self.output_dropout(tf.concat([forward, backward], axis=-1), training=training)
+    states = list(self.encoder(features, training=training))     # 2 x [B, T, U]
+    if self.config.bilm_features:  # frozen: no dropout inside, no gradient
+      states += [tf.stop_gradient(h) for h in self.bilm_encoder(features, training=False)]
+    x = self.output_dropout(tf.concat(states, axis=-1), training=training)
+    if self.config.top_lstm_units:
+      x = tf.concat(bidirectional(self.top_forward_lstm, self.top_backward_lstm, x,
+                                  features["lengths"]), axis=-1)   # [B, T, 2 * top units]
+      x = self.top_dropout(x, training=training)
     potentials = tf.cast(self.projection(x), tf.float32)
     if not self.crf.built:
       self.crf.build(potentials.shape)
