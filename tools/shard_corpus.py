@@ -23,6 +23,9 @@ flags.DEFINE_integer("max_tokens_per_line", 256, "Longer lines are split.")
 flags.DEFINE_integer("max_chars_per_token", 50, "Longer tokens are cut.")
 flags.DEFINE_bool("tokenize", False, "Inputs are raw text (a document or paragraph per line): "
                   "split sentences and tokenise them as inference does on raw text.")
+flags.DEFINE_list("keep_tokens", [], "With --tokenize: inputs (globs) already tokenised one "
+                  "sentence per line, taken as they are (e.g. text in a benchmark's own "
+                  "tokenisation, which taggers are trained on).")
 flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
 
 
@@ -33,7 +36,7 @@ def main(argv):
     sharding.shard_corpus(FLAGS.inputs, FLAGS.output_dir, FLAGS.num_shards,
                           FLAGS.valid_fraction, FLAGS.seed, FLAGS.max_tokens_per_line,
                           FLAGS.max_chars_per_token, FLAGS.overwrite,
-                          tokenize=FLAGS.tokenize)
+                          tokenize=FLAGS.tokenize, keep_tokens=FLAGS.keep_tokens)
   except sharding.CorpusError as err:
     raise app.UsageError(str(err)) from None
 

@@ -125,8 +125,12 @@ def shard_name(split: str, index: int, count: int) -> str:
 def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
                  valid_fraction: float, seed: int, max_tokens_per_line: int = 256,
                  max_chars_per_token: int = 50, overwrite: bool = False,
-                 tokenize: bool = False) -> Dict:
+                 tokenize: bool = False, keep_tokens: Sequence[str] = ()) -> Dict:
   """Writes `train-*-of-N.txt`, `valid-00000-of-00001.txt` and `manifest.json`.
+
+  With `tokenize`, inputs matching one of the globs `keep_tokens` are taken as already
+  tokenised (one sentence per line, whitespace-separated), as without `tokenize`: for
+  text in a benchmark's own tokenisation, whose tokens the tagger is trained on.
 
   Returns:
     The manifest: inputs (path, sha256 prefix), counts, arguments.
@@ -138,6 +142,9 @@ def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
     raise CorpusError(f"need num_shards >= 1 and 0 <= valid_fraction < 1, got {num_shards}, "
                       f"{valid_fraction}")
   files = expand_inputs(inputs)
+  kept = set(expand_inputs(keep_tokens)) if keep_tokens else set()
+  if kept - set(files):
+    raise CorpusError(f"{sorted(kept - set(files))[0]}: in keep_tokens but not an input")
   if os.path.exists(output_dir) and not overwrite:
     raise CorpusError(f"{output_dir}: exists; pass overwrite to replace it")
   tmp = f"{output_dir.rstrip('/')}.tmp-{os.getpid()}"
@@ -151,7 +158,8 @@ def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
     try:
       for path in files:
         for _, line in read_lines(path, stats):
-          for out in _lines_out(line, tokenize, max_tokens_per_line, max_chars_per_token, stats):
+          for out in _lines_out(line, tokenize and path not in kept, max_tokens_per_line,
+                                max_chars_per_token, stats):
             if rng.random() < valid_fraction:
               valid.write(out + "\n")
               stats.valid_lines += 1
@@ -176,6 +184,7 @@ def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
                 "num_shards": num_shards, "valid_fraction": valid_fraction, "seed": seed,
                 "max_tokens_per_line": max_tokens_per_line,
                 "max_chars_per_token": max_chars_per_token, "tokenize": tokenize,
+                "tokens_kept_as_given": sorted(kept),
                 "stats": dataclasses.asdict(stats)}
     with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
       json.dump(manifest, f, indent=2, sort_keys=True)
