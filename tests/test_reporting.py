@@ -82,6 +82,21 @@ class ReportingTest(tf.test.TestCase):
     self.assertEqual(reporting.convergence_table(histories).splitlines()[2],
                      "| ncbi | bilm init | 1 | 70.00 | - | 78.00 (3) | - |")
 
+  def test_bilm_settings_and_vocab_coverage_tables(self):
+    row = lambda opt, tps, ppl: {"precision": "float32", "optimizer": opt, "num_sampled": 1024,
+                                 "batch_tokens": 4096, "timed_steps": 190,
+                                 "train_tokens_per_sec": tps, "valid_perplexity_forward": ppl,
+                                 "valid_perplexity_backward": ppl + 100}
+    table = reporting.bilm_settings_table({"rows": [row("adam", 5000.0, 900.0),
+                                                    row("lazy_adam", 7500.0, 800.04)]})
+    self.assertEqual(table.splitlines()[3],
+                     "| float32 | lazy_adam | 1024 | 4,096 | 190 | 7,500 | 1.50x | 800.0 | 900.0 |")
+    coverage = {"rows": [{"vocabulary": "v.txt", "size": 50000,
+                          "coverage": {"../d/NCBI/train.tsv": 0.99586, "../d/J/train.tsv": 0.9}}]}
+    self.assertEqual(reporting.vocab_coverage_table(coverage).splitlines(),
+                     ["| vocabulary | words | NCBI/train.tsv | J/train.tsv |", "|---|---|---|---|",
+                      "| v.txt | 50,000 | 99.6% | 90.0% |"])
+
 
 if __name__ == "__main__":
   tf.test.main()

@@ -73,6 +73,19 @@ class ShardingTest(tf.test.TestCase):
     self.assertEqual(manifest["stats"]["sentences_split"], 4)
     self.assertEqual(manifest["stats"]["blank_lines_skipped"], 1)
     self.assertTrue(manifest["tokenize"])
+    # A benchmark-tokenised file beside it keeps its tokens ("IL-2", one sentence per line).
+    given = os.path.join(d, "genia.txt")
+    with open(given, "w", encoding="utf-8") as f:
+      f.write("NF-kappaB binds IL-2 . Then T-cell lines grew .\n")
+    out = os.path.join(d, "mixed_shards")
+    manifest = sharding.shard_corpus([raw, given], out, num_shards=2, valid_fraction=0.0,
+                                     seed=1, tokenize=True, keep_tokens=[given])
+    self.assertCountEqual([x for ls in self._read(out).values() for x in ls],
+                          want + ["NF-kappaB binds IL-2 . Then T-cell lines grew ."])
+    self.assertEqual(manifest["tokens_kept_as_given"], [given])
+    with self.assertRaisesRegex(sharding.CorpusError, "in keep_tokens but not an input"):
+      sharding.shard_corpus([raw], os.path.join(d, "x"), 2, 0.0, 1, tokenize=True,
+                            keep_tokens=[given])
 
   def test_errors(self):
     d = self.get_temp_dir()

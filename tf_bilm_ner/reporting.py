@@ -196,3 +196,16 @@ def bilm_settings_table(bench: dict) -> str:
         f"{r['train_tokens_per_sec'] / base:.2f}x | {r['valid_perplexity_forward']:.1f} | "
         f"{r['valid_perplexity_backward']:.1f} |")
   return "\n".join(lines)
+
+
+def vocab_coverage_table(coverage: dict) -> str:
+  """tools/vocab_coverage.py output -> one row per vocabulary, one column per CoNLL file:
+  the share of its tokens (normalised as the model normalises them) the vocabulary has."""
+  columns = list(coverage["rows"][0]["coverage"])
+  name = lambda path: "/".join(path.split("/")[-2:])
+  lines = ["| vocabulary | words | " + " | ".join(name(c) for c in columns) + " |",
+           "|---|---|" + "---|" * len(columns)]
+  for row in coverage["rows"]:
+    cells = " | ".join(f"{100 * row['coverage'][c]:.1f}%" for c in columns)
+    lines.append(f"| {row['vocabulary']} | {row['size']:,} | {cells} |")
+  return "\n".join(lines)

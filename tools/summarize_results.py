@@ -58,6 +58,11 @@ def main(argv):
   if os.path.exists(bilm_speed) and "<!-- BEGIN bilm_speed -->" in text:
     with open(bilm_speed, encoding="utf-8") as f:
       text = _replace(text, "bilm_speed", reporting.bilm_settings_table(json.load(f)))
+  coverage = os.path.join(FLAGS.results_dir, "bilm_pretraining", "cased52m_lazy",
+                          "vocab_coverage.json")
+  if os.path.exists(coverage) and "<!-- BEGIN vocab_coverage -->" in text:
+    with open(coverage, encoding="utf-8") as f:
+      text = _replace(text, "vocab_coverage", reporting.vocab_coverage_table(json.load(f)))
   files.write_text_atomic(readme, text)
   logging.info("updated %s", readme)
   top = os.path.join(os.path.dirname(os.path.abspath(FLAGS.results_dir)), "README.md")
