@@ -71,13 +71,8 @@ def warm_start(bilm: BiLM, path: str) -> None:
     transfer.TransferError: unreadable source, other sizes, or no softmax in it.
   """
   source = transfer.load_source(path)
-  sizes = ("word_vocab_size", "char_vocab_size") + transfer.SHARED_SIZES
-  diff = [f"{n}: source {getattr(source.config.encoder, n)}, this run "
-          f"{getattr(bilm.config.encoder, n)}" for n in sizes
-          if getattr(source.config.encoder, n) != getattr(bilm.config.encoder, n)]
-  if diff:
-    raise transfer.TransferError(f"{path}: sizes differ ({'; '.join(diff)}); continue with the "
-                                 "source's sizes and vocabularies")
+  transfer.check_sizes(bilm.config.encoder, source, this="this run",
+                       names=("word_vocab_size", "char_vocab_size") + transfer.SHARED_SIZES)
   reader = tf.train.load_checkpoint(source.checkpoint)
   variables = {f"encoder/{k}": get(bilm.encoder) for k, get in transfer.ENCODER_VARIABLES.items()}
   variables.update(softmax_weights=bilm.softmax_weights, softmax_biases=bilm.softmax_biases)
@@ -92,6 +87,16 @@ def warm_start(bilm: BiLM, path: str) -> None:
                source.checkpoint, len(variables))
 
 
+POSITION_KEYS = ("epoch", "batches_in_epoch")  # train_bilm's position in its data, checkpointed
+
+
+def checkpoint_position(reader) -> Dict[str, int]:
+  """{"epoch", "batches_in_epoch"} of a train_bilm checkpoint (a `tf.train.load_checkpoint`
+  reader; {} for a checkpoint without them)."""
+  return {k: int(reader.get_tensor(f"{k}{transfer.SUFFIX}")) for k in POSITION_KEYS
+          if reader.has_tensor(f"{k}{transfer.SUFFIX}")}
+
+
 def source_position(path: str):
   """(epoch, batches done in it) where the BiLM at `path` stopped training: its checkpoint's
   loop state, or for a package its manifest's `source_position`."""
@@ -101,11 +106,8 @@ def source_position(path: str):
     with open(manifest, encoding="utf-8") as f:
       position = json.load(f).get("source_position") or {}
   else:
-    reader = tf.train.load_checkpoint(source.checkpoint)
-    position = {k: int(reader.get_tensor(f"{k}/.ATTRIBUTES/VARIABLE_VALUE"))
-                for k in ("epoch", "batches_in_epoch")
-                if reader.has_tensor(f"{k}/.ATTRIBUTES/VARIABLE_VALUE")}
-  if set(position) != {"epoch", "batches_in_epoch"}:
+    position = checkpoint_position(tf.train.load_checkpoint(source.checkpoint))
+  if set(position) != set(POSITION_KEYS):
     raise transfer.TransferError(f"{path}: does not say where its training stopped")
   return position["epoch"], position["batches_in_epoch"]
 

@@ -101,9 +101,7 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
   step = int(reader.get_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")) \
       if reader.has_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") else 0
   # Where in its data the source stopped (train_bilm's loop state), for a continuation.
-  position = {k: int(reader.get_tensor(f"{k}/.ATTRIBUTES/VARIABLE_VALUE"))
-              for k in ("epoch", "batches_in_epoch")
-              if reader.has_tensor(f"{k}/.ATTRIBUTES/VARIABLE_VALUE")}
+  position = bilm_training.checkpoint_position(reader)
   tmp = f"{out_dir.rstrip('/')}.tmp-{os.getpid()}"
   shutil.rmtree(tmp, ignore_errors=True)
   try:

@@ -139,11 +139,12 @@ def load_source(path: str) -> BiLMSource:
   return BiLMSource(directory, config, words, chars, prefix)
 
 
-def check_sizes(tagger_encoder: EncoderConfig, source: BiLMSource) -> None:
-  """Raises TransferError if the tagger's encoder sizes differ from the BiLM's."""
-  diff = [f"{n}: tagger {getattr(tagger_encoder, n)}, BiLM {getattr(source.config.encoder, n)}"
-          for n in SHARED_SIZES
-          if getattr(tagger_encoder, n) != getattr(source.config.encoder, n)]
+def check_sizes(encoder: EncoderConfig, source: BiLMSource, names=SHARED_SIZES,
+                this: str = "tagger") -> None:
+  """Raises TransferError if `encoder`'s sizes `names` differ from the BiLM's (`this` names
+  the side of `encoder` in the message)."""
+  diff = [f"{n}: {this} {getattr(encoder, n)}, BiLM {getattr(source.config.encoder, n)}"
+          for n in names if getattr(encoder, n) != getattr(source.config.encoder, n)]
   if diff:
     raise TransferError(f"{source.directory}: encoder sizes differ ({'; '.join(diff)})")
 

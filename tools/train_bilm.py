@@ -90,7 +90,8 @@ def _patterns():
 def _source_config(source, flags_config: BiLMConfig) -> BiLMConfig:
   """The BiLM config of a continued run: the source's sizes; a size flag given must agree."""
   for name in transfer.SHARED_SIZES:
-    if name in FLAGS and FLAGS[name].present and FLAGS[name].value != getattr(source.config.encoder, name):
+    given = name in FLAGS and FLAGS[name].present
+    if given and FLAGS[name].value != getattr(source.config.encoder, name):
       raise app.UsageError(f"--{name}={FLAGS[name].value} but the BiLM in --init_from_bilm has "
                            f"{name}={getattr(source.config.encoder, name)}")
   return dataclasses.replace(source.config, num_sampled=flags_config.num_sampled,
