@@ -5,12 +5,13 @@ import sys
 
 import tensorflow as tf
 
-from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.config import EncoderConfig, TaggerConfig
 from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.training import checkpoints
+from tf_bilm_ner.training import run_dir as run_dir_lib
 
 TESTDATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testdata")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,7 +41,7 @@ def make_run_dir(run_dir: str, seed: int = 5, scheme: str = "iob2"):
       num_tags=len(vocabs.tags))
   tf.keras.utils.set_random_seed(seed)
   tagger = Tagger(config)
-  run_dir_lib.build_variables(tagger)
+  checkpoints.build_variables(tagger)
   tagger.crf.transitions.assign(tagger.crf.transitions * 3.0)
   p = run_dir_lib.paths(run_dir)
   vocabs.save(p["vocab"])

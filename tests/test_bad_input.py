@@ -14,10 +14,14 @@ import tensorflow as tf
 from tests.helpers import make_run_dir
 from tests.helpers import run_tool as _run
 from tests.test_bilm_training import _shards
-from tf_bilm_ner import annotate, export, prediction, transfer
-from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner import evaluation
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import ConllFormatError, read_conll
+from tf_bilm_ner.serving import export
+from tf_bilm_ner.serving import tag_documents
+from tf_bilm_ner.training import checkpoints
+from tf_bilm_ner.training import run_dir as run_dir_lib
+from tf_bilm_ner.transfer import surgery
 
 LONG = "".join(f"w{i}\tO\n" for i in range(10_000)).encode()
 
@@ -106,7 +110,7 @@ class ModelInputTableTest(tf.test.TestCase):
     for name, content, check in cases:
       with self.subTest(name):
         out = os.path.join(self.get_temp_dir(), "pred.conll")
-        scores = prediction.evaluate_file(self.run_dir, self._data(name, content), out)
+        scores = evaluation.evaluate_file(self.run_dir, self._data(name, content), out)
         with open(out, encoding="utf-8") as f:
           check(scores, [line for line in f if line.strip()])
 
@@ -123,24 +127,24 @@ class ModelInputTableTest(tf.test.TestCase):
     # name, what to damage (run dir or export copy), call, error type, message
     cases = [
         ("truncated checkpoint", "run", lambda d: truncate(d, "best/*.data-*"),
-         run_dir_lib.load_tagger, run_dir_lib.RunDirError, "best/ckpt-1: unreadable checkpoint"),
+         checkpoints.restore_tagger, run_dir_lib.RunDirError, "best/ckpt-1: unreadable checkpoint"),
         ("corrupt checkpoint index", "run", lambda d: garble(d, "best/*.index"),
-         run_dir_lib.load_tagger, run_dir_lib.RunDirError, "best/ckpt-1: unreadable checkpoint"),
+         checkpoints.restore_tagger, run_dir_lib.RunDirError, "best/ckpt-1: unreadable checkpoint"),
         ("missing checkpoint", "run", lambda d: shutil.rmtree(os.path.join(d, "best")),
-         run_dir_lib.load_tagger, run_dir_lib.RunDirError, "best: no checkpoint found"),
+         checkpoints.restore_tagger, run_dir_lib.RunDirError, "best: no checkpoint found"),
         ("missing vocabulary", "run", lambda d: os.remove(os.path.join(d, "vocab", "words.txt")),
-         run_dir_lib.load_tagger, vocab_lib.VocabularyError, "words.txt: vocabulary file not "),
+         checkpoints.restore_tagger, vocab_lib.VocabularyError, "words.txt: vocabulary file not "),
         ("vocabulary of another model", "run",
          lambda d: open(os.path.join(d, "vocab", "tags.txt"), "a").write("B-Extra\n"),
-         run_dir_lib.load_tagger, run_dir_lib.RunDirError, "vocabulary sizes do not match"),
+         checkpoints.restore_tagger, run_dir_lib.RunDirError, "vocabulary sizes do not match"),
         ("SavedModel missing a vocabulary asset", "export",
          lambda d: os.remove(os.path.join(d, "assets", "tags.txt")),
-         annotate.Annotator, annotate.InputError, "assets/tags.txt: missing from the SavedModel"),
+         tag_documents.Annotator, tag_documents.InputError, "assets/tags.txt: missing from the SavedModel"),
         ("SavedModel with a damaged graph", "export", lambda d: truncate(d, "saved_model.pb"),
-         annotate.Annotator, annotate.InputError, "not a loadable SavedModel"),
+         tag_documents.Annotator, tag_documents.InputError, "not a loadable SavedModel"),
         ("SavedModel with damaged variables", "export",
          lambda d: truncate(d, "variables/*.data-*"),
-         annotate.Annotator, annotate.InputError, "not a loadable SavedModel"),
+         tag_documents.Annotator, tag_documents.InputError, "not a loadable SavedModel"),
     ]
     for name, what, damage, call, error, message in cases:
       with self.subTest(name):
@@ -163,8 +167,8 @@ class ModelInputTableTest(tf.test.TestCase):
       with self.subTest(name):
         path = self._copy(self.bilm, name.replace(" ", "_"))
         damage(path)
-        with self.assertRaisesRegex(transfer.TransferError, message):
-          transfer.load_source(path)
+        with self.assertRaisesRegex(surgery.TransferError, message):
+          surgery.load_source(path)
 
   def test_serving_signatures(self):
     model = tf.saved_model.load(self.export)
@@ -200,8 +204,8 @@ class ModelInputTableTest(tf.test.TestCase):
     free = shutil.disk_usage(self.get_temp_dir()).free
     with self.assertRaisesRegex(run_dir_lib.RunDirError, r"MiB free on its file system, but 2 "
                                 r"checkpoints need about \d+ MiB"):
-      run_dir_lib.check_free_space(self.get_temp_dir(), free + 2**40, "2 checkpoints")
-    run_dir_lib.check_free_space(self.get_temp_dir(), 1, "a byte")
+      checkpoints.check_free_space(self.get_temp_dir(), free + 2**40, "2 checkpoints")
+    checkpoints.check_free_space(self.get_temp_dir(), 1, "a byte")
     if os.geteuid() != 0:  # root writes anywhere
       locked = os.path.join(self.get_temp_dir(), "locked")
       os.makedirs(locked, exist_ok=True)

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
 from tests.test_bilm_training import train_small
-from tf_bilm_ner import distribute
+from tf_bilm_ner.training import distribute
 shards, run_dir, out, max_steps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 result = train_small(shards, run_dir, strategy, steps_per_epoch=3, max_steps=max_steps)
 np.savez(out, *[v.numpy() for v in result.model.trainable_variables],

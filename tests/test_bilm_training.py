@@ -7,10 +7,10 @@ from unittest import mock
 
 import tensorflow as tf
 
-from tf_bilm_ner import bilm_training
 from tf_bilm_ner.config import BiLMConfig, BiLMTrainConfig, EncoderConfig
 from tf_bilm_ner.data import corpus, lm_vocab, sharding
 from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.training import bilm_loop
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 CONFIG = BiLMConfig(encoder=EncoderConfig(word_dim=23, char_dim=7, char_filters=19,
@@ -23,7 +23,7 @@ def train_small(shards, run_dir, strategy, **kwargs):
   """`train_bilm` at CONFIG sizes on `_shards` output, 2 epochs: the distributed tests' run."""
   pattern = os.path.join(shards, "train-*")
   vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(pattern), max_words=500)
-  return bilm_training.train_bilm(
+  return bilm_loop.train_bilm(
       pattern, os.path.join(shards, "valid-*"), run_dir, CONFIG,
       BiLMTrainConfig(learning_rate=0.01, batch_tokens=794, epochs=2, shuffle_buffer=101),
       vocabs=vocabs, strategy=strategy, **kwargs)
@@ -78,12 +78,12 @@ class BiLMTrainingTest(tf.test.TestCase):
       self.assertLess(history[1][f"valid_perplexity_{d}"], history[0][f"valid_perplexity_{d}"])
 
   def test_pretrain_and_resume(self):
-    self.enter_context(mock.patch.object(bilm_training, "SUMMARY_EVERY_STEPS", 2))
+    self.enter_context(mock.patch.object(bilm_loop, "SUMMARY_EVERY_STEPS", 2))
     shards = _shards(os.path.join(self.get_temp_dir(), "a"))
     train_pattern = os.path.join(shards, "train-*")
     vocabs = lm_vocab.build_lm_vocabularies(tf.io.gfile.glob(train_pattern), max_words=500)
     run_dir = os.path.join(self.get_temp_dir(), "bilm")
-    history = bilm_training.train_bilm(train_pattern, os.path.join(shards, "valid-*"), run_dir,
+    history = bilm_loop.train_bilm(train_pattern, os.path.join(shards, "valid-*"), run_dir,
                                        CONFIG, TRAIN, vocabs=vocabs).history
     self.assertLen(history, 3)
     for d in ("forward", "backward"):
@@ -92,7 +92,7 @@ class BiLMTrainingTest(tf.test.TestCase):
       self.assertLess(ppl[-1], 150.0)  # vocabulary of 500: uniform guessing gives 500
     with open(os.path.join(run_dir, "bilm_config.json")) as f:
       self.assertEqual(json.load(f)["encoder"]["word_vocab_size"], 500)
-    again = bilm_training.train_bilm(train_pattern, os.path.join(shards, "valid-*"), run_dir,
+    again = bilm_loop.train_bilm(train_pattern, os.path.join(shards, "valid-*"), run_dir,
                                      CONFIG, TRAIN, vocabs=vocabs).history
     self.assertEqual(again, history)
     tags = {}
@@ -115,14 +115,14 @@ class BiLMTrainingTest(tf.test.TestCase):
     run_dir = os.path.join(self.get_temp_dir(), "b")
     args = (pattern, os.path.join(shards, "valid-*"), run_dir, CONFIG,
             BiLMTrainConfig(batch_tokens=397, epochs=1, shuffle_buffer=101))
-    first = bilm_training.train_bilm(*args, vocabs=vocabs, max_steps=3).history
+    first = bilm_loop.train_bilm(*args, vocabs=vocabs, max_steps=3).history
     self.assertTrue(first[-1]["stopped_at_max_steps"])
     self.assertEqual(first[-1]["step"], 3)
-    rest = bilm_training.train_bilm(*args, vocabs=vocabs).history
+    rest = bilm_loop.train_bilm(*args, vocabs=vocabs).history
     self.assertLen(rest, 1)
     self.assertNotIn("stopped_at_max_steps", rest[0])
     self.assertGreater(rest[0]["step"], 3)
-    num_batches = sum(1 for _ in corpus.lm_dataset(pattern, bilm_training.Featurizer(
+    num_batches = sum(1 for _ in corpus.lm_dataset(pattern, bilm_loop.Featurizer(
         vocabs[0], vocabs[1], CONFIG.encoder.max_chars_per_token), 397, seed=1000))
     self.assertEqual(rest[0]["step"], num_batches)  # resumed exactly where it stopped
 

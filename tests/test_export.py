@@ -12,11 +12,12 @@ import tensorflow as tf
 
 from tests.helpers import make_run_dir
 from tests.test_tokenizer import detokenize
-from tf_bilm_ner import export, metrics
+from tf_bilm_ner import metrics
 from tf_bilm_ner.data import tokenizer
 from tf_bilm_ner.data.conll import Sentence, read_conll
 from tf_bilm_ner.data.labeled import Featurizer
-from tf_bilm_ner.prediction import predict_tags
+from tf_bilm_ner.evaluation import predict_tags
+from tf_bilm_ner.serving import export
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _docs(sentences, per_doc=8):

@@ -1,10 +1,12 @@
-"""CharCNN, Encoder and Tagger: shapes, masking, direction semantics, checkpoint keys."""
+"""CharCNN, Encoder, CRF, Tagger, BiLM: shapes, masking, directions, checkpoint keys, Keras config."""
 import numpy as np
 import tensorflow as tf
 
-from tf_bilm_ner.config import EncoderConfig, TaggerConfig
+from tf_bilm_ner.config import BiLMConfig, EncoderConfig, TaggerConfig
 from tf_bilm_ner.layers.char_cnn import CharCNN
+from tf_bilm_ner.layers.crf import CRF
 from tf_bilm_ner.layers.encoder import Encoder
+from tf_bilm_ner.models.bilm import BiLM
 from tf_bilm_ner.models.tagger import Tagger
 
 ENC = EncoderConfig(word_vocab_size=99, char_vocab_size=37, word_dim=11, char_dim=5,
@@ -106,7 +108,7 @@ class TaggerTest(tf.test.TestCase):
     losses = []
     for _ in range(3):
       with tf.GradientTape() as tape:
-        loss = tagger.loss(feats, training=False)
+        loss = tagger.nll(feats, training=False)
       losses.append(float(loss))
       opt.apply_gradients(zip(tape.gradient(loss, tagger.trainable_variables),
                               tagger.trainable_variables))
@@ -116,3 +118,46 @@ class TaggerTest(tf.test.TestCase):
 
 if __name__ == "__main__":
   tf.test.main()
+
+
+class KerasConfigRoundTripTest(tf.test.TestCase):
+  """get_config -> from_config rebuilds every layer and model: same config, and with the
+  weights copied over, the same outputs."""
+
+  def _round_trip(self, obj, call):
+    call(obj)
+    clone = type(obj).from_config(obj.get_config())
+    self.assertEqual(clone.get_config(), obj.get_config())
+    call(clone)  # creates the clone's variables
+    self.assertEqual([v.shape for v in clone.weights], [v.shape for v in obj.weights])
+    clone.set_weights(obj.get_weights())
+    for a, b in zip(tf.nest.flatten(call(obj)), tf.nest.flatten(call(clone))):
+      self.assertAllClose(a, b)
+
+  def test_layers(self):
+    feats = _features(np.random.RandomState(1), [4, 2, 3])
+    cnn = CharCNN(37, 5, 7, 3, name="cnn")
+    self._round_trip(cnn, lambda m: m(feats["char_ids"]))
+    enc = Encoder(ENC, name="enc")
+    self._round_trip(enc, lambda m: m(feats, training=False))
+    crf = CRF(5, name="crf")
+    potentials = tf.random.stateless_normal([3, 4, 5], seed=[1, 2])
+    self._round_trip(crf, lambda m: m(potentials, feats["lengths"])[1])
+
+  def test_models(self):
+    feats = _features(np.random.RandomState(2), [3, 5])
+    tagger = Tagger(TaggerConfig(encoder=ENC, num_tags=5, top_lstm_units=3), name="t")
+    self._round_trip(tagger, lambda m: m(feats, training=False))
+    bilm = BiLM(BiLMConfig(encoder=ENC, num_sampled=7), name="b")
+    targets = dict(feats, forward_targets=feats["token_ids"], backward_targets=feats["token_ids"])
+    self._round_trip(bilm, lambda m: m.full_nll(targets))
+
+  def test_no_attribute_shadows_keras(self):
+    compiled = tf.keras.Sequential()  # compile() sets instance attributes such as `loss`
+    compiled.compile(optimizer="sgd", loss="mse")
+    for cls, base in ((Tagger, compiled), (BiLM, compiled),
+                      (Encoder, tf.keras.layers.Layer), (CharCNN, tf.keras.layers.Layer),
+                      (CRF, tf.keras.layers.Layer)):
+      own = set(vars(cls)) - {"__init__", "__module__", "__doc__", "call", "build",
+                              "get_config", "from_config", "__qualname__"}
+      self.assertEmpty(own & set(dir(base)), cls.__name__)

@@ -2,8 +2,8 @@
 import numpy as np
 import tensorflow as tf
 
-from tf_bilm_ner import lazy_adam
 from tf_bilm_ner.config import BiLMTrainConfig, ConfigError
+from tf_bilm_ner.training import lazy_adam
 
 LR, B1, B2, EPS = 0.01, 0.9, 0.999, 1e-7
 ROWS, DIM = 11, 3

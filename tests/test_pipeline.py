@@ -104,6 +104,16 @@ class PipelineTest(tf.test.TestCase):
                                                           "provenance", "stopped_early", "test"])
     with open(os.path.join(run_dir, "tagger_bilm", "transfer.json")) as f:
       self.assertGreater(json.load(f)["words_mapped"], 100)  # the BiLM's words reached the tagger
+    # The pipeline pretrains through the function train_bilm calls: the same report.json.
+    with open(os.path.join(run_dir, "bilm", "report.json")) as f:
+      report = json.load(f)
+    self.assertEqual(sorted(report), ["finished", "history", "provenance", "shards_manifest",
+                                      "starts"])
+    self.assertTrue(report["finished"])
+    self.assertEqual(len(report["history"]), 1)
+    self.assertEqual(report["shards_manifest"], os.path.join(run_dir, "corpus", "manifest.json"))
+    self.assertEqual([os.path.basename(p) for p in report["provenance"]["data_files"]],
+                     ["unlabeled.txt"])
     self.assertFalse(os.path.exists(os.path.join(run_dir, "tagger_random", "transfer.json")))
     self.assertTrue(os.path.exists(os.path.join(summary["export"], "saved_model.pb")))
     for e in summary["sample"]["entities"]:

@@ -3,10 +3,10 @@ import numpy as np
 import tensorflow as tf
 
 from tests.test_bilm import ENC, _features
-from tf_bilm_ner import precision
 from tf_bilm_ner.config import BiLMConfig, TaggerConfig
 from tf_bilm_ner.models.bilm import BiLM
 from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.training import precision
 
 MIXED = precision.policy("mixed_bfloat16")
 
@@ -44,7 +44,7 @@ class PrecisionTest(tf.test.TestCase):
     feats = _tagger_features()
     mixed = Tagger(TaggerConfig(encoder=ENC, num_tags=3), dtype=MIXED)
     mixed.build_from_features(feats)
-    loss = mixed.loss(feats)
+    loss = mixed.nll(feats)
     self.assertEqual(loss.dtype, tf.float32)
     self.assertEqual(mixed(feats).dtype, tf.float32)   # the CRF's input
     path = tf.train.Checkpoint(model=mixed).write(f"{self.get_temp_dir()}/mixed")
@@ -53,7 +53,7 @@ class PrecisionTest(tf.test.TestCase):
     tf.train.Checkpoint(model=plain).read(path).assert_consumed()
     for a, b in zip(mixed.weights, plain.weights):
       self.assertAllEqual(a.numpy(), b.numpy())
-    self.assertAllClose(plain.loss(feats), loss, rtol=0.05)
+    self.assertAllClose(plain.nll(feats), loss, rtol=0.05)
     tags_mixed, _ = mixed.decode(feats)
     tags_plain, _ = plain.decode(feats)
     self.assertGreater(np.mean(tags_mixed.numpy() == tags_plain.numpy()), 0.8)

@@ -1,4 +1,4 @@
-"""tools/predict.py and annotate.py: PubTator, raw text and CoNLL in and out, offsets exact."""
+"""tools/predict.py and serving/tag_documents.py: PubTator, raw text and CoNLL in and out, offsets exact."""
 import json
 import os
 import shutil
@@ -10,9 +10,11 @@ import tensorflow as tf
 
 from tests.helpers import TESTDATA, make_run_dir
 from tests.test_tokenizer import detokenize
-from tf_bilm_ner import annotate, export
-from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.serving import export
+from tf_bilm_ner.serving import tag_documents
+from tf_bilm_ner.training import checkpoints
+from tf_bilm_ner.training import run_dir as run_dir_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SENTENCES = read_conll(os.path.join(TESTDATA, "ncbi_devel_head.tsv"))
@@ -60,7 +62,7 @@ class PredictTest(tf.test.TestCase):
     outputs = []
     for model in (self.export, self.run_dir):  # a SavedModel, and a checkpoint directory
       out = os.path.join(self.get_temp_dir(), f"out{len(outputs)}.pubtator")
-      annotate.annotate([self.pubtator], "pubtator", out, "pubtator", annotate.Annotator(model))
+      tag_documents.annotate([self.pubtator], "pubtator", out, "pubtator", tag_documents.Annotator(model))
       outputs.append(_parse_pubtator(out))
     self.assertEqual(outputs[0], outputs[1])
     given = _parse_pubtator(self.pubtator)
@@ -80,7 +82,7 @@ class PredictTest(tf.test.TestCase):
       f.write("\n".join(" ".join(detokenize(s.tokens) for s in SENTENCES[g:g + 4])
                         for g in range(0, 20, 4)) + "\n\n")
     out = os.path.join(self.get_temp_dir(), "out.jsonl")
-    counts = annotate.annotate([docs], "text", out, "jsonl", annotate.Annotator(self.export))
+    counts = tag_documents.annotate([docs], "text", out, "jsonl", tag_documents.Annotator(self.export))
     with open(out, encoding="utf-8") as f:
       rows = [json.loads(line) for line in f]
     self.assertLen(rows, 5)
@@ -91,7 +93,7 @@ class PredictTest(tf.test.TestCase):
         self.assertEqual(row["text"][e["start"]:e["end"]], e["text"])
         self.assertBetween(e["score"], 0.0, 1.0)
     conll_out = os.path.join(self.get_temp_dir(), "out.conll")
-    annotate.annotate([docs], "text", conll_out, "conll", annotate.Annotator(self.export))
+    tag_documents.annotate([docs], "text", conll_out, "conll", tag_documents.Annotator(self.export))
     tagged = read_conll(conll_out)
     self.assertEqual(" ".join(t for s in tagged for t in s.tokens).split(),
                      " ".join(t for s in SENTENCES[:20] for t in s.tokens).split())
@@ -99,7 +101,7 @@ class PredictTest(tf.test.TestCase):
   def test_conll_in_keeps_gold_and_adds_predictions(self):
     path = os.path.join(TESTDATA, "ncbi_devel_head.tsv")
     out = os.path.join(self.get_temp_dir(), "pred.conll")
-    annotate.annotate([path], "conll", out, "conll", annotate.Annotator(self.run_dir))
+    tag_documents.annotate([path], "conll", out, "conll", tag_documents.Annotator(self.run_dir))
     with open(out, encoding="utf-8") as f:
       lines = [line.rstrip("\n").split("\t") for line in f if line.strip()]
     self.assertLen(lines, sum(len(s.tokens) for s in SENTENCES))
@@ -141,7 +143,7 @@ class PredictTest(tf.test.TestCase):
     with open(os.path.join(best, data), "r+b") as f:
       f.truncate(50)
     with self.assertRaisesRegex(run_dir_lib.RunDirError, r"best/ckpt-1: unreadable checkpoint"):
-      run_dir_lib.load_tagger(broken)
+      checkpoints.restore_tagger(broken)
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "evaluate.py"),
                            f"--run_dir={broken}", f"--data={TESTDATA}/ncbi_devel_head.tsv"],

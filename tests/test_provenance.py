@@ -16,7 +16,7 @@ class GitCommitTest(unittest.TestCase):
   def setUp(self):
     self.root = tempfile.mkdtemp()
     _git(self.root, "init", "-q")
-    for path in ("README.md", "tf_bilm_ner/training.py", "results/README.md"):
+    for path in ("README.md", "tf_bilm_ner/training/tagger_loop.py", "results/README.md"):
       os.makedirs(os.path.dirname(os.path.join(self.root, path)), exist_ok=True)
       with open(os.path.join(self.root, path), "w", encoding="utf-8") as f:
         f.write("original\n")
@@ -40,7 +40,7 @@ class GitCommitTest(unittest.TestCase):
     self.assertEqual(provenance.git_commit(self.root), self.head)
 
   def test_code_change_is_dirty(self):
-    self._edit("tf_bilm_ner/training.py")
+    self._edit("tf_bilm_ner/training/tagger_loop.py")
     self.assertEqual(provenance.git_commit(self.root), self.head + "-dirty")
 
   def test_outside_git(self):
@@ -49,3 +49,19 @@ class GitCommitTest(unittest.TestCase):
 
 if __name__ == "__main__":
   unittest.main()
+
+
+class CommandTest(unittest.TestCase):
+  """Stored commands carry no paths of the machine they ran on."""
+
+  def test_paths_in_the_checkout_are_relative(self):
+    root = provenance.ROOT
+    got = provenance.command([os.path.join(root, "tools", "train_bilm.py"),
+                              f"--run_dir={os.path.join(root, 'runs', 'x')}", "--seed=3",
+                              "--data=/elsewhere/a.tsv", os.path.join(root, "results")])
+    self.assertRegex(got, r"^python[\d.]* tools/train_bilm.py --run_dir=runs/x --seed=3 "
+                          r"--data=/elsewhere/a.tsv results$")
+
+  def test_an_installed_script_is_named_alone(self):
+    got = provenance.command(["/opt/venv/bin/tf-bilm-train-tagger", "--run_dir=runs/a"])
+    self.assertEqual(got, "tf-bilm-train-tagger --run_dir=runs/a")

@@ -4,7 +4,8 @@ import os
 
 import tensorflow as tf
 
-from tf_bilm_ner import plots, reporting
+from tf_bilm_ner.experiments import plots
+from tf_bilm_ner.experiments import reporting
 
 
 def _scores(seed, devel, test):

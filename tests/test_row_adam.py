@@ -5,12 +5,12 @@ import numpy as np
 import tensorflow as tf
 
 from tests.test_layers import ENC
-from tf_bilm_ner import row_adam
 from tf_bilm_ner.config import TaggerConfig
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.labeled import Featurizer
 from tf_bilm_ner.models.tagger import Tagger
-from tf_bilm_ner.training import make_train_step
+from tf_bilm_ner.training import row_adam
+from tf_bilm_ner.training.tagger_steps import make_train_step
 
 CONFIG = TaggerConfig(encoder=dataclasses.replace(ENC, word_dropout=0.2), num_tags=5)
 REACHED = 40  # batches use word ids below this; rows 40..98 of the 99 are never reached

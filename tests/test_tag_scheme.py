@@ -6,12 +6,13 @@ import random
 import tensorflow as tf
 
 from tests.helpers import TESTDATA
-from tf_bilm_ner import metrics, training
+from tf_bilm_ner import metrics
 from tf_bilm_ner.config import EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.data.vocab import Vocabulary
-from tf_bilm_ner.prediction import evaluate_file
+from tf_bilm_ner.evaluation import evaluate_file
+from tf_bilm_ner.training import tagger_loop
 
 
 def _iobes_chunks(tags):
@@ -76,7 +77,7 @@ class TrainIobesTest(tf.test.TestCase):
                                                 lstm_units=29, dropout=0.1))
     train_config = TrainConfig(learning_rate=0.01, batch_tokens=397, max_epochs=5, seed=3,
                                tag_scheme="iobes")
-    result = training.train_tagger(train, train, run_dir, config, train_config)
+    result = tagger_loop.train_tagger(train, train, run_dir, config, train_config)
     tags = Vocabulary.load(os.path.join(run_dir, "vocab", "tags.txt"), reserved=()).entries
     self.assertCountEqual(tags, ["O", "B-Disease", "I-Disease", "E-Disease", "S-Disease"])
     with open(os.path.join(run_dir, "train_config.json")) as f:

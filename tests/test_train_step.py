@@ -7,7 +7,7 @@ import tensorflow as tf
 from tests.test_layers import ENC, _features
 from tf_bilm_ner.config import TaggerConfig
 from tf_bilm_ner.models.tagger import Tagger
-from tf_bilm_ner.training import make_train_step
+from tf_bilm_ner.training.tagger_steps import make_train_step
 
 CONFIG = TaggerConfig(encoder=dataclasses.replace(ENC, dropout=0.0, word_dropout=0.0), num_tags=5)
 

@@ -9,17 +9,19 @@ import tensorflow as tf
 from tests.helpers import run_tool as _run
 
 from tests.test_bilm_training import _shards
-from tf_bilm_ner import run_dir as run_dir_lib
-from tf_bilm_ner import ship, transfer
 from tf_bilm_ner.config import TaggerConfig
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.training import checkpoints
+from tf_bilm_ner.training import run_dir as run_dir_lib
+from tf_bilm_ner.transfer import packaging
+from tf_bilm_ner.transfer import surgery
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTDATA = os.path.join(ROOT, "tests", "testdata")
 SIZES = ["--word_dim=23", "--char_dim=7", "--char_filters=19", "--lstm_units=29"]
-ENC_NAMES = sorted(f"model/encoder/{k}" for k in transfer.ENCODER_VARIABLES)
+ENC_NAMES = sorted(f"model/encoder/{k}" for k in surgery.ENCODER_VARIABLES)
 
 
 class TransferTest(tf.test.TestCase):
@@ -35,7 +37,7 @@ class TransferTest(tf.test.TestCase):
                 "--max_words=400", "--num_sampled=31", "--batch_tokens=397", "--max_steps=3",
                 "--overwrite", *SIZES)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    cls.source = transfer.load_source(cls.bilm_dir)
+    cls.source = surgery.load_source(cls.bilm_dir)
     cls.reader = tf.train.load_checkpoint(cls.source.checkpoint)
 
   def _tagger(self, words, chars, num_tags=3):
@@ -43,21 +45,21 @@ class TransferTest(tf.test.TestCase):
         self.source.config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars),
         dropout=0.5, word_dropout=0.1), num_tags=num_tags)
     tagger = Tagger(config)
-    run_dir_lib.build_variables(tagger)
+    checkpoints.build_variables(tagger)
     return tagger
 
   def _bilm_value(self, name):
-    return self.reader.get_tensor(f"model/encoder/{name}{transfer.SUFFIX}")
+    return self.reader.get_tensor(f"model/encoder/{name}{surgery.SUFFIX}")
 
   def test_mapped_variables_equal_the_bilm_and_the_log_table_is_pinned(self):
     src = self.source
     tagger = self._tagger(vocab_lib.Vocabulary(list(src.words.entries[:2]) +
                                                list(src.words.entries[4:])), src.chars)
     before = {v.name: v.numpy() for v in tagger.trainable_variables}
-    report = transfer.transfer(tagger.encoder, vocab_lib.Vocabulary(
+    report = surgery.transfer(tagger.encoder, vocab_lib.Vocabulary(
         list(src.words.entries[:2]) + list(src.words.entries[4:])), src.chars, src,
         left=["projection", "crf"])
-    for short, get in transfer.ENCODER_VARIABLES.items():
+    for short, get in surgery.ENCODER_VARIABLES.items():
       value = self._bilm_value(short)
       if short == "word_embedding/embeddings":  # tagger lacks <s>, </s>: rows shift by 2
         value = np.concatenate([value[:2], value[4:]])
@@ -87,7 +89,7 @@ class TransferTest(tf.test.TestCase):
     tagger = self._tagger(tagger_words, chars)
     init_words = tagger.encoder.word_embedding.embeddings.numpy()
     init_chars = tagger.encoder.char_cnn.embedding.embeddings.numpy()
-    report = transfer.transfer(tagger.encoder, tagger_words, chars, src)
+    report = surgery.transfer(tagger.encoder, tagger_words, chars, src)
     words = tagger.encoder.word_embedding.embeddings.numpy()
     bilm_words = self._bilm_value("word_embedding/embeddings")
     for i, w in enumerate(tagger_words.entries):
@@ -106,7 +108,7 @@ class TransferTest(tf.test.TestCase):
 
   def test_extend_appends_bilm_entries(self):
     mine = vocab_lib.Vocabulary(["<pad>", "<unk>", "tumour", "zzznever"])
-    ext = transfer.extend(mine, self.source.words)
+    ext = surgery.extend(mine, self.source.words)
     self.assertEqual(ext.entries[:4], mine.entries)
     self.assertNotIn("<s>", ext.entries)
     self.assertEqual(len(ext), 4 + sum(1 for w in self.source.words.entries[4:]
@@ -116,14 +118,14 @@ class TransferTest(tf.test.TestCase):
     src = self.source
     wrong = Tagger(TaggerConfig(encoder=dataclasses_replace(
         src.config.encoder, lstm_units=30), num_tags=3))
-    run_dir_lib.build_variables(wrong)
-    with self.assertRaisesRegex(transfer.TransferError, "lstm_units: tagger 30, BiLM 29"):
-      transfer.transfer(wrong.encoder, src.words, src.chars, src)
+    checkpoints.build_variables(wrong)
+    with self.assertRaisesRegex(surgery.TransferError, "lstm_units: tagger 30, BiLM 29"):
+      surgery.transfer(wrong.encoder, src.words, src.chars, src)
     # A tagger checkpoint is not a BiLM checkpoint.
     tagger = self._tagger(src.words, src.chars)
     path = tf.train.Checkpoint(model=tagger).write(os.path.join(self.get_temp_dir(), "t"))
-    with self.assertRaisesRegex(transfer.TransferError, "unexpected variable model/crf"):
-      transfer.transfer(tagger.encoder, src.words, src.chars,
+    with self.assertRaisesRegex(surgery.TransferError, "unexpected variable model/crf"):
+      surgery.transfer(tagger.encoder, src.words, src.chars,
                         dataclasses_replace(src, checkpoint=path))
     # A truncated BiLM checkpoint (a copy of the real one, data file cut short).
     copy = os.path.join(self.get_temp_dir(), "cut")
@@ -133,11 +135,11 @@ class TransferTest(tf.test.TestCase):
     prefix = os.path.join(copy, os.path.basename(src.checkpoint))
     with open(tf.io.gfile.glob(prefix + ".data-*")[0], "r+b") as f:
       f.truncate(100)
-    with self.assertRaisesRegex(transfer.TransferError, "cut/ckpt-.*: unreadable checkpoint"):
-      transfer.transfer(tagger.encoder, src.words, src.chars,
+    with self.assertRaisesRegex(surgery.TransferError, "cut/ckpt-.*: unreadable checkpoint"):
+      surgery.transfer(tagger.encoder, src.words, src.chars,
                         dataclasses_replace(src, checkpoint=prefix))
-    with self.assertRaisesRegex(transfer.TransferError, "no checkpoint found|not a usable"):
-      transfer.load_source(self.get_temp_dir())
+    with self.assertRaisesRegex(surgery.TransferError, "no checkpoint found|not a usable"):
+      surgery.load_source(self.get_temp_dir())
 
   def test_train_tagger_from_bilm(self):
     run_dir = os.path.join(self.get_temp_dir(), "tagger")
@@ -170,8 +172,8 @@ class TransferTest(tf.test.TestCase):
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     words = run_dir_lib.Vocabs.load(os.path.join(run_dir, "vocab")).words
     reader = tf.train.load_checkpoint(os.path.join(run_dir, "best"))
-    get = lambda name: reader.get_tensor(f"model/{name}{transfer.SUFFIX}")
-    for short in transfer.ENCODER_VARIABLES:
+    get = lambda name: reader.get_tensor(f"model/{name}{surgery.SUFFIX}")
+    for short in surgery.ENCODER_VARIABLES:
       if "embeddings" not in short:
         self.assertAllEqual(get(f"bilm_encoder/{short}"), self._bilm_value(short))
     self.assertNotAllClose(get("encoder/forward_lstm/cell/kernel"),
@@ -214,7 +216,7 @@ class TransferTest(tf.test.TestCase):
     self.assertIn("Adam updates only those", proc.stderr)
     words = run_dir_lib.Vocabs.load(os.path.join(run_dir, "vocab")).words
     reader = tf.train.load_checkpoint(os.path.join(run_dir, "ckpt"))
-    table = reader.get_tensor(f"model/encoder/word_embedding/embeddings{transfer.SUFFIX}")
+    table = reader.get_tensor(f"model/encoder/word_embedding/embeddings{surgery.SUFFIX}")
     bilm = self._bilm_value("word_embedding/embeddings")
     reached = set(vocab_lib.normalize_word_list([t for s in read_conll(train) for t in s.tokens]))
     kept = moved = 0
@@ -240,9 +242,9 @@ class TransferTest(tf.test.TestCase):
     config = TaggerConfig.load(os.path.join(out, "tagger_config.json"))
     vocabs = run_dir_lib.Vocabs.load(os.path.join(out, "vocab"))
     tagger = Tagger(config)
-    run_dir_lib.build_variables(tagger)
+    checkpoints.build_variables(tagger)
     tf.train.Checkpoint(model=tagger).read(os.path.join(out, "init", "ckpt")).assert_consumed()
-    for short, get in transfer.ENCODER_VARIABLES.items():
+    for short, get in surgery.ENCODER_VARIABLES.items():
       if "embeddings" not in short:
         self.assertAllEqual(get(tagger.encoder).numpy(), self._bilm_value(short))
     w = vocabs.words.entries[5]
@@ -258,7 +260,7 @@ class TransferTest(tf.test.TestCase):
       proc = _run("package_bilm.py", f"--bilm={self.bilm_dir}", f"--output_dir={out}",
                   f"--dtype={dtype}", f"--valid_shards={self.shards}/valid-*")
       self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-      with open(os.path.join(out, ship.MANIFEST)) as f:
+      with open(os.path.join(out, packaging.MANIFEST)) as f:
         manifest = json.load(f)
       self.assertEqual((manifest["dtype"], manifest["steps"]), (dtype, 3))
       ppl = manifest["valid_perplexity_by_storage"]
@@ -268,26 +270,26 @@ class TransferTest(tf.test.TestCase):
       self.assertIn("vocab/words.txt", manifest["files_sha256_prefix"])
       self.assertEqual([os.path.basename(i["path"]) for i in manifest["shards"]["inputs"]],
                        ["text.txt"])
-      source = transfer.load_source(out)
+      source = surgery.load_source(out)
       reader = tf.train.load_checkpoint(source.checkpoint)
       keys = {k for k in reader.get_variable_to_shape_map() if "model/" in k}
-      self.assertEqual(sorted(k[:-len(transfer.SUFFIX)] for k in keys), ENC_NAMES)  # no softmax
+      self.assertEqual(sorted(k[:-len(surgery.SUFFIX)] for k in keys), ENC_NAMES)  # no softmax
       tagger = self._tagger(source.words, source.chars)
-      transfer.transfer(tagger.encoder, source.words, source.chars, source)
-      for short, get in transfer.ENCODER_VARIABLES.items():
+      surgery.transfer(tagger.encoder, source.words, source.chars, source)
+      for short, get in surgery.ENCODER_VARIABLES.items():
         want = self._bilm_value(short).astype(dtype).astype("float32")
         self.assertAllEqual(get(tagger.encoder).numpy(), want)  # float16 rounding, nothing else
     proc = _run("package_bilm.py", f"--bilm={self.bilm_dir}", f"--output_dir={out}")
     self.assertIn("exists; pass --overwrite", proc.stderr)
-    with self.assertRaisesRegex(transfer.TransferError, "nor a shipped BiLM of that name"):
-      transfer.load_source("no_such_bilm")
+    with self.assertRaisesRegex(surgery.TransferError, "nor a shipped BiLM of that name"):
+      surgery.load_source("no_such_bilm")
 
   def test_continue_pretraining_from_a_package_with_softmax(self):
     package = os.path.join(self.get_temp_dir(), "package_softmax")
     proc = _run("package_bilm.py", f"--bilm={self.bilm_dir}", f"--output_dir={package}",
                 "--include_softmax")
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
-    with open(os.path.join(package, ship.MANIFEST)) as f:
+    with open(os.path.join(package, packaging.MANIFEST)) as f:
       self.assertTrue(json.load(f)["includes_softmax"])
     run = os.path.join(self.get_temp_dir(), "continued")
     proc = _run("train_bilm.py", f"--shards_dir={self.shards}", f"--run_dir={run}",
@@ -304,15 +306,15 @@ class TransferTest(tf.test.TestCase):
         open(os.path.join(package, "vocab", "words.txt")) as g:
       self.assertEqual(f.read(), g.read())   # the source's vocabulary, not a new one
     # Learning rate 1e-10: after one step every weight is the package's float16 value.
-    stored = tf.train.load_checkpoint(transfer.load_source(package).checkpoint)
-    after = tf.train.load_checkpoint(transfer.load_source(run).checkpoint)
+    stored = tf.train.load_checkpoint(surgery.load_source(package).checkpoint)
+    after = tf.train.load_checkpoint(surgery.load_source(run).checkpoint)
     for key in [k for k in stored.get_variable_to_shape_map() if k.startswith("model/")]:
       self.assertAllClose(after.get_tensor(key), stored.get_tensor(key).astype("float32"),
                           rtol=0, atol=1e-8)
-    self.assertIn("model/softmax_weights" + transfer.SUFFIX, stored.get_variable_to_shape_map())
+    self.assertIn("model/softmax_weights" + surgery.SUFFIX, stored.get_variable_to_shape_map())
     # The package says where its source stopped (3 steps into epoch 0), and a continuation
     # can start there.
-    with open(os.path.join(package, ship.MANIFEST)) as f:
+    with open(os.path.join(package, packaging.MANIFEST)) as f:
       self.assertEqual(json.load(f)["source_position"], {"epoch": 0, "batches_in_epoch": 3})
     proc = _run("train_bilm.py", f"--shards_dir={self.shards}", f"--run_dir={run}_position",
                 f"--init_from_bilm={package}", "--init_position", "--num_sampled=31",

@@ -9,6 +9,7 @@ from typing import Any, Dict, Type, TypeVar
 
 from tf_bilm_ner import files
 from tf_bilm_ner.data import tag_scheme
+from tf_bilm_ner.errors import UserError
 
 PRECISIONS = ("float32", "mixed_bfloat16")  # precision.py
 OPTIMIZERS = ("adam", "lazy_adam")          # lazy_adam.py
@@ -16,7 +17,7 @@ OPTIMIZERS = ("adam", "lazy_adam")          # lazy_adam.py
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
   """A config file or dict that does not describe a valid configuration."""
 
 

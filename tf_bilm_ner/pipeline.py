@@ -17,7 +17,6 @@ Every stage resumes: rerunning the same call skips finished stages and continues
 interrupted training from its last checkpoint.
 """
 import dataclasses
-import glob
 import json
 import os
 import time
@@ -25,12 +24,16 @@ from typing import Dict, List, Optional, Sequence
 
 from absl import logging
 
-from tf_bilm_ner import (annotate, bilm_training, export, files, prediction, provenance,
-                         training, transfer)
-from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner import files, provenance
+from tf_bilm_ner.serving import export
+from tf_bilm_ner.serving import tag_documents
+from tf_bilm_ner.training import fine_tuning
+from tf_bilm_ner.training import pretraining
+from tf_bilm_ner.training import run_dir as run_dir_lib
+from tf_bilm_ner.transfer import surgery
 from tf_bilm_ner.config import (BiLMConfig, BiLMTrainConfig, ConfigError, EncoderConfig,
                                 TaggerConfig, TrainConfig, _Config)
-from tf_bilm_ner.data import lm_vocab, sharding
+from tf_bilm_ner.data import sharding
 from tf_bilm_ner.data.conll import read_conll
 
 SAMPLE_TEXT = ("Germline mutations in BRCA1 and BRCA2 confer a high risk of breast and ovarian "
@@ -48,7 +51,7 @@ class PipelineConfig(_Config):
   valid_fraction: float = 0.01      # held out for perplexity
   tagger: TaggerConfig = dataclasses.field(default_factory=TaggerConfig)
   train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-  bilm_encoder_lr_scale: float = training.FINE_TUNE_ENCODER_LR_SCALE  # the BiLM-init tagger
+  bilm_encoder_lr_scale: float = fine_tuning.default_encoder_lr_scale(True)  # BiLM-init tagger
 
   def validate(self) -> None:
     super().validate()
@@ -94,6 +97,12 @@ def run(run_dir: str, config: PipelineConfig, data_dir: str,
   config.validate()
   if unlabeled is not None:
     unlabeled = sharding.expand_inputs(unlabeled)  # before anything is written
+  with run_dir_lib.hold(run_dir):
+    return _run(run_dir, config, data_dir, unlabeled, overwrite, started)
+
+
+def _run(run_dir: str, config: PipelineConfig, data_dir: str,
+         unlabeled: Optional[Sequence[str]], overwrite: bool, started: float) -> dict:
   run_dir_lib.prepare(run_dir, {"pipeline_config.json": config}, overwrite,
                       outputs=("unlabeled.txt", "corpus", "bilm", "tagger_bilm", "tagger_random",
                                "export", "summary.json"))
@@ -112,15 +121,15 @@ def run(run_dir: str, config: PipelineConfig, data_dir: str,
   if unlabeled is None:
     unlabeled = [stage("unlabeled sample", lambda: _sample(run_dir, data))]
   corpus = os.path.join(run_dir, "corpus")
-  manifest = stage("shard", lambda: _shard(corpus, unlabeled, config))
-  history = stage("pretrain BiLM", lambda: _pretrain(run_dir, corpus, manifest, config))
+  stage("shard", lambda: _shard(corpus, unlabeled, config))
+  history = stage("pretrain BiLM", lambda: _pretrain(run_dir, corpus, config))
   scores = {}
   for init in ("bilm", "random"):
     scores[init] = stage(f"tagger ({init} init)",
-                         lambda init=init: _tagger(run_dir, init, data, paths, config))
+                         lambda init=init: _tagger(run_dir, init, paths, config))
   export_path = stage("export", lambda: _export(run_dir))
   entities = stage("tag sample text",
-                   lambda: annotate.Annotator(export_path).tag_texts([SAMPLE_TEXT])[0])
+                   lambda: tag_documents.Annotator(export_path).tag_texts([SAMPLE_TEXT])[0])
   last = history[-1] if history else {}
   summary = {
       "bilm": {"epochs": len(history),
@@ -152,19 +161,14 @@ def _shard(corpus: str, inputs: Sequence[str], config: PipelineConfig) -> dict:
     return json.load(f)
 
 
-def _pretrain(run_dir: str, corpus: str, manifest: dict, config: PipelineConfig) -> List[dict]:
-  bilm_dir = os.path.join(run_dir, "bilm")
-  train_pattern = os.path.join(corpus, "train-*")
-  vocabs = None
-  if not os.path.exists(os.path.join(bilm_dir, "vocab", "words.txt")):
-    vocabs = lm_vocab.build_lm_vocabularies(sorted(glob.glob(train_pattern)), config.max_words,
-                                            seed=config.bilm_train.seed)
-  return bilm_training.train_bilm(train_pattern, os.path.join(corpus, "valid-*"), bilm_dir,
-                                  config.bilm, config.bilm_train, vocabs=vocabs,
-                                  tokens_per_epoch=sharding.train_tokens(manifest)).history
+def _pretrain(run_dir: str, corpus: str, config: PipelineConfig) -> List[dict]:
+  return pretraining.pretrain(
+      os.path.join(corpus, "train-*"), os.path.join(corpus, "valid-*"),
+      os.path.join(run_dir, "bilm"), config.bilm, config.bilm_train,
+      shards_manifest=os.path.join(corpus, "manifest.json"), max_words=config.max_words).history
 
 
-def _tagger(run_dir: str, init: str, data: dict, paths: dict, config: PipelineConfig) -> dict:
+def _tagger(run_dir: str, init: str, paths: dict, config: PipelineConfig) -> dict:
   out = os.path.join(run_dir, f"tagger_{init}")
   scores_path = os.path.join(out, "eval", "scores.json")
   if os.path.exists(scores_path):
@@ -172,14 +176,11 @@ def _tagger(run_dir: str, init: str, data: dict, paths: dict, config: PipelineCo
       return json.load(f)
   train_config, tagger_config = config.train, config.tagger
   if init == "bilm":
-    bilm = config.bilm.encoder
     train_config = dataclasses.replace(train_config, encoder_lr_scale=config.bilm_encoder_lr_scale,
                                        init_from_bilm=os.path.abspath(os.path.join(run_dir, "bilm")))
-    tagger_config = dataclasses.replace(tagger_config, encoder=dataclasses.replace(
-        tagger_config.encoder, **{n: getattr(bilm, n) for n in transfer.SHARED_SIZES}))
-  started = time.time()
-  result = training.train_tagger(data["train"], data["devel"], out, tagger_config, train_config)
-  return prediction.score_run(result, paths, seed=train_config.seed, started=started)
+    tagger_config = dataclasses.replace(tagger_config, encoder=surgery.sizes_from_bilm(
+        tagger_config.encoder, config.bilm.encoder))
+  return fine_tuning.fine_tune(paths, out, tagger_config, train_config)
 
 
 def _export(run_dir: str) -> str:

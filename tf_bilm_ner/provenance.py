@@ -5,7 +5,7 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, Optional, Sequence
 
 import tensorflow as tf
 
@@ -18,10 +18,33 @@ def sha256_prefix(path: str, n: int = 16) -> str:
   return h.hexdigest()[:n]
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout
+
+
+def _portable(arg: str, program: bool = False) -> str:
+  """An argument without this machine's paths: a path inside the checkout relative to it
+  (also after `--flag=`); the program, if outside it (an installed script), by name."""
+  flag, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+  if os.path.isabs(value):
+    if os.path.commonpath([ROOT, os.path.abspath(value)]) == ROOT:
+      value = os.path.relpath(value, ROOT)
+    elif program:
+      value = os.path.basename(value)
+  return flag + eq + value
+
+
+def command(argv: Optional[Sequence[str]] = None) -> str:
+  """The command line of this process, portable (`_portable`): `python tools/x.py --a=b`,
+  or for an installed console script `tf-bilm-train-tagger --a=b`."""
+  argv = [_portable(a, program=i == 0) for i, a in enumerate(sys.argv if argv is None else argv)]
+  installed = bool(argv) and argv[0].startswith("tf-bilm-")  # a console script (setup.py)
+  return " ".join(([] if installed else [os.path.basename(sys.executable)]) + argv)
+
+
 def git_commit(root: Optional[str] = None) -> str:
   """HEAD of the checkout at `root` (default: the one this package runs from), with `-dirty`
   if tracked files other than results/ and README.md changed; "unknown" outside git."""
-  root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  root = root or ROOT
   try:
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                           text=True, check=True).stdout.strip()
@@ -56,7 +79,7 @@ def machine() -> Dict[str, object]:
 
 def record(data_files: Iterable[str], seed=None, started: float = None) -> Dict[str, object]:
   """The provenance block stored beside a figure."""
-  return {"command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+  return {"command": command(),
           "git_commit": _COMMIT_AT_IMPORT,
           "data_files": {p: sha256_prefix(p) for p in data_files},
           "machine": machine(),

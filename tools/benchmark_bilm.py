@@ -19,10 +19,12 @@ Uses the vocabularies of an existing BiLM run directory (or shipped BiLM).
 import glob
 import time
 
-from absl import app, flags, logging
+from absl import app, flags
 
-from tf_bilm_ner import benchmark, bilm_training, files, provenance
-from tf_bilm_ner.config import BiLMConfig, EncoderConfig
+from tf_bilm_ner import files, provenance
+from tf_bilm_ner.errors import UserError
+from tf_bilm_ner.experiments import training_speed
+from tf_bilm_ner.training import bilm_loop
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("bilm_dir", None, "A train_bilm run directory (for its vocabularies).")
@@ -41,48 +43,24 @@ flags.DEFINE_integer("steps", 300, "Steps per setting (with --settings).")
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  if FLAGS.settings and not FLAGS.valid_shards:
+    raise app.UsageError("--settings needs --valid_shards")
   started = time.time()
-  words, chars = bilm_training.load_vocabs(FLAGS.bilm_dir)
-  rows = _settings(words, chars) if FLAGS.settings else _grid(words, chars)
+  try:
+    words, chars = bilm_loop.load_vocabs(FLAGS.bilm_dir)
+    if FLAGS.settings:
+      rows = training_speed.bilm_settings(FLAGS.train_shards, FLAGS.valid_shards, words, chars,
+                                          FLAGS.settings, FLAGS.steps)
+    else:
+      rows = training_speed.bilm_grid(FLAGS.train_shards, words, chars, FLAGS.grid,
+                                      FLAGS.num_batches, FLAGS.min_seconds)
+  except (UserError, ValueError) as err:
+    raise app.UsageError(str(err)) from None
   result = {"rows": rows, "vocabulary_size": len(words),
             "provenance": provenance.record(sorted(glob.glob(FLAGS.train_shards)), seed=1,
                                             started=started)}
   if FLAGS.out:
     files.write_json_atomic(FLAGS.out, result)
-
-
-def _settings(words, chars):
-  if not FLAGS.valid_shards:
-    raise app.UsageError("--settings needs --valid_shards")
-  try:
-    settings = [benchmark.BiLMSetting.parse(s) for s in FLAGS.settings]
-  except ValueError as err:
-    raise app.UsageError(str(err)) from None
-  rows = []
-  for setting in settings:
-    config = BiLMConfig(encoder=EncoderConfig(dropout=0.1, word_dropout=0.0))
-    r = benchmark.bilm_training_run(FLAGS.train_shards, FLAGS.valid_shards, config, words, chars,
-                                    setting, FLAGS.steps)
-    logging.info("%s: %.0f tokens/s; after %d steps valid perplexity forward %.1f backward %.1f",
-                 setting, r["train_tokens_per_sec"], FLAGS.steps, r["valid_perplexity_forward"],
-                 r["valid_perplexity_backward"])
-    rows.append(r)
-  return rows
-
-
-def _grid(words, chars):
-  rows = []
-  for pair in FLAGS.grid:
-    num_sampled, batch_tokens = (int(x) for x in pair.split(":"))
-    config = BiLMConfig(encoder=EncoderConfig(dropout=0.1, word_dropout=0.0),
-                        num_sampled=num_sampled)
-    r = benchmark.bilm_throughput(FLAGS.train_shards, config, words, chars, batch_tokens,
-                                  FLAGS.num_batches, FLAGS.min_seconds)
-    r.update(num_sampled=num_sampled, batch_tokens=batch_tokens)
-    logging.info("num_sampled %d batch_tokens %d: %.0f tokens/s", num_sampled, batch_tokens,
-                 r["train_tokens_per_sec"])
-    rows.append(r)
-  return rows
 
 
 def run():

@@ -11,11 +11,12 @@ throughput on documents rebuilt from --data (8 sentences each).
 import os
 import time
 
-import tensorflow as tf
-from absl import app, flags, logging
+from absl import app, flags
 
-from tf_bilm_ner import files, provenance, serving_benchmark
+from tf_bilm_ner import files, provenance
 from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.errors import UserError
+from tf_bilm_ner.experiments import serving_speed
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 
 FLAGS = flags.FLAGS
@@ -33,24 +34,14 @@ def main(argv):
   if not os.path.exists(os.path.join(FLAGS.saved_model, "saved_model.pb")):
     raise app.UsageError(f"--saved_model: no saved_model.pb in {FLAGS.saved_model}")
   started = time.time()
-  sentences = [s.tokens for s in read_conll(FLAGS.data)]
-  model = tf.saved_model.load(FLAGS.saved_model)
-  fn = model.signatures["serving_default"]
-  rows = []
-  for b in FLAGS.batch_sizes:
-    rows.append(serving_benchmark.throughput(fn, sentences, int(b), FLAGS.min_seconds))
-    logging.info("batch %s: %.0f tokens/s, %.1f sentences/s", b, rows[-1]["tokens_per_sec"],
-                 rows[-1]["sentences_per_sec"])
-  lat = serving_benchmark.latency(fn, sentences, FLAGS.latency_calls)
-  logging.info("single sentence: p50 %.2f ms, p99 %.2f ms", lat["p50_ms"], lat["p99_ms"])
-  docs = [" ".join(" ".join(s) for s in sentences[g:g + 8]) for g in range(0, len(sentences), 8)]
-  text = [serving_benchmark.text_throughput(model.signatures["tag_text"], docs, b,
-                                            FLAGS.min_seconds) for b in (1, 32)]
-  for r in text:
-    logging.info("tag_text batch %d: %.0f chars/s", r["batch_size"], r["chars_per_sec"])
-  report = {"saved_model": FLAGS.saved_model, "serving_default": rows, "latency": lat,
-            "tag_text": text,
-            "provenance": provenance.record([FLAGS.data], started=started)}
+  try:
+    sentences = [s.tokens for s in read_conll(FLAGS.data)]
+  except UserError as err:
+    raise app.UsageError(str(err)) from None
+  report = serving_speed.benchmark(FLAGS.saved_model, sentences,
+                                   [int(b) for b in FLAGS.batch_sizes], FLAGS.min_seconds,
+                                   FLAGS.latency_calls)
+  report["provenance"] = provenance.record([FLAGS.data], started=started)
   if FLAGS.out:
     files.write_json_atomic(FLAGS.out, report)
 

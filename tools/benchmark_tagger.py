@@ -11,12 +11,13 @@ and the fraction of this machine's measured float32 matmul ceiling.
 import os
 import time
 
-import tensorflow as tf
-from absl import app, flags, logging
+from absl import app, flags
 
-from tf_bilm_ner import benchmark, files, provenance
-from tf_bilm_ner.config import EncoderConfig, TaggerConfig, TrainConfig
+from tf_bilm_ner import files, provenance
+from tf_bilm_ner.config import TrainConfig
+from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.experiments import training_speed
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 
 FLAGS = flags.FLAGS
@@ -34,46 +35,17 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
-  sentences = read_conll(FLAGS.data)
-  ceiling = benchmark.matmul_gflops()
-  logging.info("matmul ceiling %.1f GFLOP/s", ceiling)
-  config = TaggerConfig(encoder=EncoderConfig())
-  default_budget = TrainConfig().batch_tokens
+  try:
+    sentences = read_conll(FLAGS.data)
+  except UserError as err:
+    raise app.UsageError(str(err)) from None
   variants = [(f"sentences{FLAGS.naive_batch_sentences}", 0, False)]
   variants += [("token_budget", int(b), False) for b in FLAGS.batch_tokens]
   if FLAGS.jit:
-    variants.append(("token_budget", default_budget, True))
-  rows = []
-  for batching, budget, jit in variants:
-    row = {"batching": batching, "batch_tokens": budget, "jit_compile": jit}
-    try:
-      row.update(benchmark.throughput(sentences, config, budget, FLAGS.infer_batch_tokens,
-                                      batching=batching, jit_compile=jit,
-                                      min_seconds=FLAGS.min_seconds))
-    except tf.errors.InvalidArgumentError as err:
-      # XLA on CPU cannot compile tfa's CRF gradient (tf.cond -> FakeParam): record that.
-      row["error"] = str(err).strip().splitlines()[0][:300]
-      logging.warning("%s failed: %s", row, row["error"])
-      rows.append(row)
-      continue
-    row["train_fraction_of_ceiling"] = row["train_gflops"] / ceiling
-    row["infer_fraction_of_ceiling"] = row["infer_gflops"] / ceiling
-    logging.info("%s %d jit=%s: train %.0f tokens/s (%.1f GFLOP/s), infer %.0f tokens/s",
-                 batching, budget, jit, row["train_tokens_per_sec"], row["train_gflops"],
-                 row["infer_tokens_per_sec"])
-    rows.append(row)
-  epochs = {}
-  if FLAGS.pipeline_epochs:
-    for autotune in (True, False):
-      tps = benchmark.epoch_throughput(sentences, config, default_budget, FLAGS.pipeline_epochs,
-                                       autotune)
-      epochs[f"autotune_{'on' if autotune else 'off'}"] = tps
-      logging.info("whole epochs, batch_tokens %d, tf.data autotune %s: %s tokens/s",
-                   default_budget, autotune, [round(x) for x in tps])
-  result = {"matmul_ceiling_gflops": ceiling, "encoder_config": config.encoder.to_dict(),
-            "default_batch_tokens": default_budget, "model_only": rows,
-            "whole_epochs_tokens_per_sec": epochs,
-            "provenance": provenance.record([FLAGS.data], seed=0, started=started)}
+    variants.append(("token_budget", TrainConfig().batch_tokens, True))
+  result = training_speed.tagger_benchmark(sentences, variants, FLAGS.infer_batch_tokens,
+                                           FLAGS.pipeline_epochs, FLAGS.min_seconds)
+  result["provenance"] = provenance.record([FLAGS.data], seed=0, started=started)
   if FLAGS.out:
     files.write_json_atomic(FLAGS.out, result)
 

@@ -12,11 +12,8 @@ import time
 from absl import app, flags, logging
 
 from tf_bilm_ner import files, provenance
-from tf_bilm_ner.config import ConfigError
-from tf_bilm_ner.data.conll import ConllFormatError
-from tf_bilm_ner.data.vocab import VocabularyError
-from tf_bilm_ner.prediction import evaluate_file
-from tf_bilm_ner.run_dir import RunDirError
+from tf_bilm_ner.errors import UserError
+from tf_bilm_ner.evaluation import evaluate_file
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "Run directory written by train_tagger.")
@@ -39,7 +36,7 @@ def main(argv):
   started = time.time()
   try:
     scores = evaluate_file(FLAGS.run_dir, FLAGS.data, FLAGS.predictions_out, FLAGS.checkpoint)
-  except (ConfigError, ConllFormatError, RunDirError, VocabularyError) as err:
+  except UserError as err:
     raise app.UsageError(str(err)) from None
   scores["provenance"] = provenance.record([FLAGS.data], started=started)
   if FLAGS.scores_out:

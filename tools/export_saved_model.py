@@ -4,14 +4,12 @@
 
 Writes <export_dir>/<version>/ (the next integer version unless --version is
 given) with the vocabularies as assets and the configs in assets.extra/.
-Signatures and limits: tf_bilm_ner/export.py; serving commands: WORKSPACE.md.
+Signatures and limits: tf_bilm_ner/serving/export.py; serving commands: WORKSPACE.md.
 """
 from absl import app, flags, logging
 
-from tf_bilm_ner import export
-from tf_bilm_ner.config import ConfigError
-from tf_bilm_ner.data.vocab import VocabularyError
-from tf_bilm_ner.run_dir import RunDirError
+from tf_bilm_ner.errors import UserError
+from tf_bilm_ner.serving import export
 
 FLAGS = flags.FLAGS
 _e = export.ExportConfig()
@@ -33,7 +31,7 @@ def main(argv):
     limits.validate()
     path = export.export(FLAGS.run_dir, FLAGS.export_dir, FLAGS.version, FLAGS.checkpoint,
                          limits)
-  except (ConfigError, RunDirError, VocabularyError, FileExistsError) as err:
+  except (UserError, FileExistsError) as err:
     raise app.UsageError(str(err)) from None
   logging.info("exported %s", path)
 

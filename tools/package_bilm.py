@@ -9,12 +9,13 @@ repository's checkpoints/), or by path anywhere.
 """
 from absl import app, flags, logging
 
-from tf_bilm_ner import ship, transfer
+from tf_bilm_ner.errors import UserError
+from tf_bilm_ner.transfer import packaging
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("bilm", None, "A train_bilm run dir, or a checkpoint prefix in its ckpt/.")
 flags.DEFINE_string("output_dir", None, "Directory to create.")
-flags.DEFINE_enum("dtype", "float16", list(ship.DTYPES), "Storage type of the weights.")
+flags.DEFINE_enum("dtype", "float16", list(packaging.DTYPES), "Storage type of the weights.")
 flags.DEFINE_bool("include_softmax", False, "Also package the softmax, so that pretraining can "
                   "continue from the package (train_bilm --init_from_bilm).")
 flags.DEFINE_string("valid_shards", None, "Glob of validation shards: record the validation "
@@ -26,9 +27,9 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   try:
-    manifest = ship.package(FLAGS.bilm, FLAGS.output_dir, FLAGS.dtype, FLAGS.overwrite,
+    manifest = packaging.package(FLAGS.bilm, FLAGS.output_dir, FLAGS.dtype, FLAGS.overwrite,
                             FLAGS.valid_shards, include_softmax=FLAGS.include_softmax)
-  except (transfer.TransferError, FileExistsError) as err:
+  except (UserError, FileExistsError) as err:
     raise app.UsageError(str(err)) from None
   logging.info("wrote %s: %d encoder parameters as %s, %d steps, %d epochs", FLAGS.output_dir,
                manifest["encoder_parameters"], manifest["dtype"], manifest["steps"],

@@ -4,39 +4,34 @@
   python tools/predict.py --model=runs/ncbi_disease --input=docs.pubtator \
       --input_format=pubtator --output=tagged.pubtator --output_format=pubtator
 
-Formats and offsets: tf_bilm_ner/annotate.py. Streams the input (memory bounded
+Formats and offsets: tf_bilm_ner/serving/tag_documents.py. Streams the input (memory bounded
 by one batch), logs progress, and writes the output under a temporary name,
 renamed when complete.
 """
-import glob
 import os
 
 from absl import app, flags, logging
 
-from tf_bilm_ner import annotate
-from tf_bilm_ner.config import ConfigError
-from tf_bilm_ner.data.conll import ConllFormatError
-from tf_bilm_ner.data.vocab import VocabularyError
-from tf_bilm_ner.run_dir import RunDirError
+from tf_bilm_ner import files
+from tf_bilm_ner.errors import FileError
+from tf_bilm_ner.errors import UserError
+from tf_bilm_ner.serving import tag_documents
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "A SavedModel version directory (<export_dir>/<version>) or "
                     "a train_tagger run directory (its best checkpoint).")
 flags.DEFINE_list("input", None, "Input files or globs, comma-separated.")
-flags.DEFINE_enum("input_format", "text", annotate.INPUT_FORMATS,
+flags.DEFINE_enum("input_format", "text", tag_documents.INPUT_FORMATS,
                   "text: a document per line; text_files: a document per file; pubtator; conll.")
 flags.DEFINE_string("output", None, "Output file.")
-flags.DEFINE_enum("output_format", "jsonl", annotate.OUTPUT_FORMATS, "jsonl, pubtator or conll.")
+flags.DEFINE_enum("output_format", "jsonl", tag_documents.OUTPUT_FORMATS, "jsonl, pubtator or conll.")
 
 
 def _inputs():
-  paths = []
-  for pattern in FLAGS.input:
-    matched = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
-    if not matched:
-      raise app.UsageError(f"--input: {pattern} matches no file")
-    paths += matched
-  return paths
+  try:
+    return files.expand_inputs(FLAGS.input)
+  except FileError as err:
+    raise app.UsageError(f"--input: {err}") from None
 
 
 def main(argv):
@@ -52,11 +47,10 @@ def main(argv):
   if not os.path.isdir(FLAGS.model):
     raise app.UsageError(f"--model: directory not found: {FLAGS.model}")
   try:
-    annotator = annotate.Annotator(FLAGS.model)
-    counts = annotate.annotate(inputs, FLAGS.input_format, FLAGS.output, FLAGS.output_format,
+    annotator = tag_documents.Annotator(FLAGS.model)
+    counts = tag_documents.annotate(inputs, FLAGS.input_format, FLAGS.output, FLAGS.output_format,
                                annotator)
-  except (annotate.InputError, ConllFormatError, ConfigError, RunDirError,
-          VocabularyError) as err:
+  except UserError as err:
     raise app.UsageError(str(err)) from None
   logging.info("tagged %d documents/sentences, %d entities -> %s", counts["documents"],
                counts["entities"], FLAGS.output)

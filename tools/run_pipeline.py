@@ -17,13 +17,8 @@ character offsets) is logged and saved as <run_dir>/summary.json.
 from absl import app, flags, logging
 
 from tf_bilm_ner import pipeline
-from tf_bilm_ner.annotate import InputError
-from tf_bilm_ner.config import ConfigError
-from tf_bilm_ner.data.conll import ConllFormatError
-from tf_bilm_ner.data.sharding import CorpusError
+from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
-from tf_bilm_ner.run_dir import RunDirError
-from tf_bilm_ner.transfer import TransferError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", "runs/pipeline", "Everything goes here; rerun to resume.")
@@ -45,8 +40,7 @@ def main(argv):
   try:
     summary = pipeline.run(FLAGS.run_dir, pipeline.preset(FLAGS.preset, FLAGS.seed),
                            FLAGS.data_dir, FLAGS.unlabeled or None, FLAGS.overwrite)
-  except (ConfigError, ConllFormatError, CorpusError, InputError, RunDirError,
-          TransferError) as err:
+  except UserError as err:
     raise app.UsageError(str(err)) from None
   logging.info("pipeline done (%s):\n%s", FLAGS.run_dir, pipeline.table(summary))
 

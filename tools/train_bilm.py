@@ -7,21 +7,18 @@ Rerunning the same command resumes from the last checkpoint. Several GPUs:
 --distribution_strategy=mirrored; several machines: =multi_worker with TF_CONFIG
 set on each (shards are split between workers by file).
 """
-import dataclasses
 import glob
-import json
 import os
 import time
 
 import tensorflow as tf
 from absl import app, flags, logging
 
-from tf_bilm_ner import bilm_training, distribute, provenance, transfer
-from tf_bilm_ner.config import (OPTIMIZERS, PRECISIONS, BiLMConfig, BiLMTrainConfig, ConfigError,
+from tf_bilm_ner.training import distribute, pretraining
+from tf_bilm_ner.transfer import surgery
+from tf_bilm_ner.config import (OPTIMIZERS, PRECISIONS, BiLMConfig, BiLMTrainConfig,
                                  EncoderConfig)
-from tf_bilm_ner.data import lm_vocab, sharding
-from tf_bilm_ner.data.sharding import CorpusError
-from tf_bilm_ner.run_dir import RunDirError
+from tf_bilm_ner.errors import UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "Output directory; rerun to resume.")
@@ -77,96 +74,73 @@ def _strategy():
   return tf.distribute.get_strategy()
 
 
+def _validate_flag_combinations():
+  if FLAGS.steps_per_epoch < 0:
+    raise app.UsageError(f"--steps_per_epoch must be >= 0, got {FLAGS.steps_per_epoch}")
+  if FLAGS.init_position and not FLAGS.init_from_bilm:
+    raise app.UsageError("--init_position needs --init_from_bilm")
+
+
 def _patterns():
   if bool(FLAGS.shards_dir) == bool(FLAGS.train_shards or FLAGS.valid_shards):
     raise app.UsageError("give --shards_dir, or both --train_shards and --valid_shards")
   if FLAGS.shards_dir:
-    return (os.path.join(FLAGS.shards_dir, "train-*"), os.path.join(FLAGS.shards_dir, "valid-*"))
-  if not (FLAGS.train_shards and FLAGS.valid_shards):
+    patterns = (os.path.join(FLAGS.shards_dir, "train-*"),
+                os.path.join(FLAGS.shards_dir, "valid-*"))
+  elif not (FLAGS.train_shards and FLAGS.valid_shards):
     raise app.UsageError("--train_shards and --valid_shards go together")
-  return FLAGS.train_shards, FLAGS.valid_shards
+  else:
+    patterns = FLAGS.train_shards, FLAGS.valid_shards
+  for flag, pattern in zip(("train", "valid"), patterns):
+    if not glob.glob(pattern):
+      raise app.UsageError(f"--{flag} shards: {pattern} matches no file")
+  return patterns
 
 
-def _source_config(source, flags_config: BiLMConfig) -> BiLMConfig:
-  """The BiLM config of a continued run: the source's sizes; a size flag given must agree."""
-  for name in transfer.SHARED_SIZES:
-    given = name in FLAGS and FLAGS[name].present
-    if given and FLAGS[name].value != getattr(source.config.encoder, name):
-      raise app.UsageError(f"--{name}={FLAGS[name].value} but the BiLM in --init_from_bilm has "
-                           f"{name}={getattr(source.config.encoder, name)}")
-  return dataclasses.replace(source.config, num_sampled=flags_config.num_sampled,
-                             encoder=dataclasses.replace(source.config.encoder,
-                                                         dropout=flags_config.encoder.dropout))
+def _configs():
+  """BiLMConfig and BiLMTrainConfig from the flags; a continued BiLM's own sizes."""
+  config = BiLMConfig(encoder=EncoderConfig(
+      word_dim=FLAGS.word_dim, char_dim=FLAGS.char_dim, char_filters=FLAGS.char_filters,
+      lstm_units=FLAGS.lstm_units, dropout=FLAGS.dropout, word_dropout=0.0),
+      num_sampled=FLAGS.num_sampled)
+  config.validate()
+  source = None
+  if FLAGS.init_from_bilm:
+    source = surgery.load_source(FLAGS.init_from_bilm)
+    given = {n: FLAGS[n].value for n in surgery.SHARED_SIZES if n in FLAGS and FLAGS[n].present}
+    for name, value in given.items():
+      if value != getattr(source.config.encoder, name):
+        raise app.UsageError(f"--{name}={value} but the BiLM in --init_from_bilm has "
+                             f"{name}={getattr(source.config.encoder, name)}")
+    config = surgery.continued_config(source, config, given)
+  train_config = BiLMTrainConfig(
+      learning_rate=FLAGS.learning_rate, batch_tokens=FLAGS.batch_tokens, epochs=FLAGS.epochs,
+      seed=FLAGS.seed, precision=FLAGS.precision, optimizer=FLAGS.optimizer,
+      init_from_bilm=os.path.abspath(source.checkpoint) if source else "",
+      init_position=FLAGS.init_position)
+  train_config.validate()
+  return config, train_config
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
-  if FLAGS.steps_per_epoch < 0:
-    raise app.UsageError(f"--steps_per_epoch must be >= 0, got {FLAGS.steps_per_epoch}")
+  _validate_flag_combinations()
   train_pattern, valid_pattern = _patterns()
-  if FLAGS.init_position and not FLAGS.init_from_bilm:
-    raise app.UsageError("--init_position needs --init_from_bilm")
   strategy = _strategy()  # before any work: a bad TF_CONFIG should not cost a vocabulary build
-  for flag, pattern in (("train", train_pattern), ("valid", valid_pattern)):
-    if not glob.glob(pattern):
-      raise app.UsageError(f"--{flag} shards: {pattern} matches no file")
-  tokens = 0
-  manifest = os.path.join(FLAGS.shards_dir or "", "manifest.json")
-  if FLAGS.shards_dir and os.path.exists(manifest):
-    with open(manifest) as f:
-      tokens = sharding.train_tokens(json.load(f))
   try:
-    config = BiLMConfig(encoder=EncoderConfig(
-        word_dim=FLAGS.word_dim, char_dim=FLAGS.char_dim, char_filters=FLAGS.char_filters,
-        lstm_units=FLAGS.lstm_units, dropout=FLAGS.dropout, word_dropout=0.0),
-        num_sampled=FLAGS.num_sampled)
-    config.validate()
-    source = None
-    if FLAGS.init_from_bilm:
-      source = transfer.load_source(FLAGS.init_from_bilm)
-      config = _source_config(source, config)
-    train_config = BiLMTrainConfig(learning_rate=FLAGS.learning_rate,
-                                   batch_tokens=FLAGS.batch_tokens, epochs=FLAGS.epochs,
-                                   seed=FLAGS.seed, precision=FLAGS.precision,
-                                   optimizer=FLAGS.optimizer,
-                                   init_from_bilm=os.path.abspath(source.checkpoint)
-                                   if source else "", init_position=FLAGS.init_position)
-    train_config.validate()
-    steps_per_epoch = FLAGS.steps_per_epoch
-    if distribute.num_workers(strategy) > 1 and not steps_per_epoch:
-      if not tokens:
-        raise app.UsageError("--distribution_strategy=multi_worker needs --steps_per_epoch "
-                             "(or --shards_dir with a manifest.json to derive it from)")
-      steps_per_epoch = -(-tokens // FLAGS.batch_tokens)
-      logging.info("multi_worker: an epoch is %d steps", steps_per_epoch)
-    vocabs = (source.words, source.chars) if source else None
-    # Workers other than the chief build their own (identical, checked) copy: they never
-    # read a vocabulary the chief may be writing at that moment.
-    if not source and (not distribute.is_chief(strategy) or FLAGS.overwrite
-        or not os.path.exists(os.path.join(FLAGS.run_dir, "vocab", "words.txt"))):
-      logging.info("building vocabularies from %s", train_pattern)
-      vocabs = lm_vocab.build_lm_vocabularies(sorted(glob.glob(train_pattern)), FLAGS.max_words,
-                                              FLAGS.vocab_sample_lines, seed=FLAGS.seed)
-    inputs = []
-    if FLAGS.shards_dir and os.path.exists(manifest):
-      with open(manifest) as f:
-        inputs = [i["path"] for i in json.load(f)["inputs"] if os.path.exists(i["path"])]
-    report = {"shards_manifest": manifest if inputs else None,
-              "provenance": provenance.record(inputs, seed=FLAGS.seed, started=started)}
-    history = bilm_training.train_bilm(
-        train_pattern, valid_pattern, FLAGS.run_dir, config, train_config, vocabs=vocabs,
-        tokens_per_epoch=tokens, strategy=strategy, overwrite=FLAGS.overwrite,
+    config, train_config = _configs()
+    history = pretraining.pretrain(
+        train_pattern, valid_pattern, FLAGS.run_dir, config, train_config,
+        shards_manifest=os.path.join(FLAGS.shards_dir, "manifest.json") if FLAGS.shards_dir
+        else None, max_words=FLAGS.max_words, vocab_sample_lines=FLAGS.vocab_sample_lines,
+        strategy=strategy, overwrite=FLAGS.overwrite,
         checkpoint_every_secs=FLAGS.checkpoint_every_secs, max_steps=FLAGS.max_steps,
-        steps_per_epoch=steps_per_epoch, report=report).history
-  except (ConfigError, CorpusError, RunDirError, transfer.TransferError) as err:
+        steps_per_epoch=FLAGS.steps_per_epoch, started=started).history
+  except UserError as err:
     raise app.UsageError(str(err)) from None
-  if not distribute.is_chief(strategy):
-    return
-  report["provenance"] = provenance.record(inputs, seed=FLAGS.seed, started=started)
-  bilm_training.write_report(FLAGS.run_dir, dict(report, history=history), finished=True)
-  if history:
+  if history and distribute.is_chief(strategy):
     last = history[-1]
     logging.info("done: %d epochs; valid perplexity forward %.1f backward %.1f",
                  len(history), last["valid_perplexity_forward"], last["valid_perplexity_backward"])

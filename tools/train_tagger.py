@@ -12,13 +12,12 @@ import time
 
 from absl import app, flags, logging
 
-from tf_bilm_ner import training, transfer
-from tf_bilm_ner.config import PRECISIONS, ConfigError, EncoderConfig, TaggerConfig, TrainConfig
+from tf_bilm_ner.config import PRECISIONS, EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data import tag_scheme
-from tf_bilm_ner.data.conll import ConllFormatError, read_conll
-from tf_bilm_ner.prediction import score_run
+from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
-from tf_bilm_ner.run_dir import RunDirError
+from tf_bilm_ner.training import fine_tuning
+from tf_bilm_ner.transfer import surgery
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "Output directory: checkpoints, vocabularies, configs, "
@@ -51,7 +50,7 @@ flags.DEFINE_float("learning_rate", t.learning_rate, "Adam learning rate.")
 flags.DEFINE_float("lr_decay", t.lr_decay, "Epoch e uses learning_rate / (1 + lr_decay * e).")
 flags.DEFINE_float("encoder_lr_scale", None, "The encoder (embeddings, CharCNN, LSTMs) learns at "
                    "learning_rate times this. Default: "
-                   f"{training.FINE_TUNE_ENCODER_LR_SCALE} with --init_from_bilm (chosen on "
+                   f"{fine_tuning.default_encoder_lr_scale(True)} with --init_from_bilm (chosen on "
                    "NCBI-disease devel, results/README.md), else 1.")
 flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
 flags.DEFINE_enum("tag_scheme", t.tag_scheme, list(tag_scheme.SCHEMES), "Tags the CRF is "
@@ -98,6 +97,30 @@ def _paths():
   return paths
 
 
+def _configs():
+  """TrainConfig and TaggerConfig from the flags (sizes from the BiLM unless given)."""
+  bilm_path = surgery.resolve(FLAGS.init_from_bilm) if FLAGS.init_from_bilm else None
+  scale = FLAGS.encoder_lr_scale
+  train_config = TrainConfig(
+      learning_rate=FLAGS.learning_rate, lr_decay=FLAGS.lr_decay, clip_norm=FLAGS.clip_norm,
+      batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
+      seed=FLAGS.seed, train_fraction=FLAGS.train_fraction, tag_scheme=FLAGS.tag_scheme,
+      precision=FLAGS.precision,
+      encoder_lr_scale=scale if scale is not None else
+      fine_tuning.default_encoder_lr_scale(bool(bilm_path)),
+      init_from_bilm=os.path.abspath(bilm_path) if bilm_path else "")
+  train_config.validate()
+  if FLAGS.tagger_config:
+    return train_config, TaggerConfig.load(FLAGS.tagger_config)
+  encoder = EncoderConfig(**{n: FLAGS[n].value for n in SIZE_FLAGS})
+  if bilm_path:  # the BiLM's sizes, unless a size flag is given
+    encoder = surgery.sizes_from_bilm(encoder, surgery.load_source(bilm_path).config.encoder,
+                                      keep=[n for n in SIZE_FLAGS if FLAGS[n].present])
+  encoder.validate()
+  return train_config, TaggerConfig(encoder=encoder, bilm_features=FLAGS.bilm_features,
+                                    top_lstm_units=FLAGS.top_lstm_units)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -105,42 +128,17 @@ def main(argv):
   _validate_flag_combinations()
   paths = _paths()
   try:
-    bilm_path = transfer.resolve(FLAGS.init_from_bilm) if FLAGS.init_from_bilm else None
-    train_config = TrainConfig(
-        learning_rate=FLAGS.learning_rate, lr_decay=FLAGS.lr_decay, clip_norm=FLAGS.clip_norm,
-        batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
-        seed=FLAGS.seed, train_fraction=FLAGS.train_fraction, tag_scheme=FLAGS.tag_scheme,
-        precision=FLAGS.precision,
-        encoder_lr_scale=(FLAGS.encoder_lr_scale if FLAGS.encoder_lr_scale is not None else
-                          training.FINE_TUNE_ENCODER_LR_SCALE if FLAGS.init_from_bilm else 1.0),
-        init_from_bilm=os.path.abspath(bilm_path) if bilm_path else "")
-    train_config.validate()
-    if FLAGS.tagger_config:
-      tagger_config = TaggerConfig.load(FLAGS.tagger_config)
-    else:
-      sizes = {n: FLAGS[n].value for n in SIZE_FLAGS}
-      if bilm_path:  # the BiLM's sizes, unless a size flag is given
-        bilm = transfer.load_source(bilm_path).config.encoder
-        sizes.update({n: getattr(bilm, n) for n in transfer.SHARED_SIZES
-                      if n in sizes and not FLAGS[n].present})
-      tagger_config = TaggerConfig(encoder=EncoderConfig(**sizes),
-                                   bilm_features=FLAGS.bilm_features,
-                                   top_lstm_units=FLAGS.top_lstm_units)
-      tagger_config.encoder.validate()
-    train, devel = read_conll(paths["train"]), read_conll(paths["devel"])
-    if paths["test"]:
-      read_conll(paths["test"])  # a bad test file fails now, not after training
-    result = training.train_tagger(train, devel, FLAGS.run_dir, tagger_config, train_config,
+    train_config, tagger_config = _configs()
+    report = fine_tuning.fine_tune(paths, FLAGS.run_dir, tagger_config, train_config,
                                    overwrite=FLAGS.overwrite,
-                                   checkpoint_every_secs=FLAGS.checkpoint_every_secs)
-  except (ConfigError, ConllFormatError, RunDirError, training.TrainingDataError,
-          transfer.TransferError) as err:
+                                   checkpoint_every_secs=FLAGS.checkpoint_every_secs,
+                                   started=started)
+  except UserError as err:
     raise app.UsageError(str(err)) from None
-  report = score_run(result, paths, seed=FLAGS.seed, started=started)
-  out = os.path.join(FLAGS.run_dir, "eval", "scores.json")
-  logging.info("best epoch %d; devel F1 %.2f%s; scores in %s", result.best_epoch,
+  logging.info("best epoch %d; devel F1 %.2f%s; scores in %s", report["best_epoch"],
                report["devel"]["micro"]["f1"],
-               f", test F1 {report['test']['micro']['f1']:.2f}" if "test" in report else "", out)
+               f", test F1 {report['test']['micro']['f1']:.2f}" if "test" in report else "",
+               os.path.join(FLAGS.run_dir, "eval", "scores.json"))
 
 
 def run():

@@ -9,20 +9,13 @@ transfer.json}: the tagger's vocabularies (the train file's, extended with the
 BiLM's) and a checkpoint (`tf.train.Checkpoint(model=tagger)`) for your own
 code. `train_tagger --init_from_bilm` does the same surgery before training.
 """
-import dataclasses
 import os
-import shutil
 
-import tensorflow as tf
-from absl import app, flags, logging
+from absl import app, flags
 
-from tf_bilm_ner import transfer
-from tf_bilm_ner import run_dir as run_dir_lib
-from tf_bilm_ner.config import ConfigError, TaggerConfig
-from tf_bilm_ner.data import vocab as vocab_lib
-from tf_bilm_ner.data.conll import ConllFormatError, read_conll
-from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
+from tf_bilm_ner.transfer import tagger_init
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("bilm", None, "A train_bilm run dir, or a checkpoint prefix in its ckpt/.")
@@ -40,32 +33,10 @@ def main(argv):
   if not os.path.isfile(FLAGS.train):
     raise app.UsageError(f"--train: file not found: {FLAGS.train}")
   try:
-    source = transfer.load_source(FLAGS.bilm)
-    train = read_conll(FLAGS.train)
-    words, chars, tags = vocab_lib.build_vocabularies([s.tokens for s in train],
-                                                      [s.tags for s in train])
-    vocabs = run_dir_lib.Vocabs(transfer.extend(words, source.words),
-                                transfer.extend(chars, source.chars), tags)
-    config = TaggerConfig(encoder=dataclasses.replace(
-        source.config.encoder, word_vocab_size=len(vocabs.words),
-        char_vocab_size=len(vocabs.chars), dropout=0.5, word_dropout=0.1), num_tags=len(tags))
-    tagger = Tagger(config)
-    run_dir_lib.build_variables(tagger)
-    report = transfer.transfer(tagger.encoder, vocabs.words, vocabs.chars, source,
-                               left=[v.name for v in tagger.trainable_variables
-                                     if "encoder" not in v.name])
-  except (ConfigError, ConllFormatError, transfer.TransferError) as err:
+    tagger_init.write_tagger_init(FLAGS.bilm, FLAGS.train, FLAGS.output_dir,
+                                  overwrite=FLAGS.overwrite)
+  except UserError as err:
     raise app.UsageError(str(err)) from None
-  report.log()
-  tmp = f"{FLAGS.output_dir.rstrip('/')}.tmp-{os.getpid()}"
-  vocabs.save(os.path.join(tmp, "vocab"))
-  config.save(os.path.join(tmp, "tagger_config.json"))
-  tf.train.Checkpoint(model=tagger).write(os.path.join(tmp, "init", "ckpt"))
-  report.save(os.path.join(tmp, "transfer.json"), source)
-  if os.path.exists(FLAGS.output_dir):
-    shutil.rmtree(FLAGS.output_dir)
-  os.replace(tmp, FLAGS.output_dir)
-  logging.info("wrote %s", FLAGS.output_dir)
 
 
 def run():

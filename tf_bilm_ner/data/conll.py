@@ -11,23 +11,20 @@ conlleval gives it, so scores do not change) and the number of repairs is
 logged per file. Anything else is a `ConllFormatError` naming file and line.
 """
 import dataclasses
-import os
 import re
-from typing import Iterable, Iterator, List, Optional, Sequence
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from absl import logging
+
+from tf_bilm_ner import files
+from tf_bilm_ner.errors import FileError
 
 _TAG_RE = re.compile(r"^(O|[BI]-\S+)$")
 DOCSTART = "-DOCSTART-"
 
 
-class ConllFormatError(ValueError):
+class ConllFormatError(FileError):
   """Malformed CoNLL input; the message names file, line and what was expected."""
-
-  def __init__(self, path: str, line: Optional[int], message: str):
-    self.path, self.line = path, line
-    where = f"{path}:{line}" if line is not None else path
-    super().__init__(f"{where}: {message}")
 
 
 @dataclasses.dataclass
@@ -72,71 +69,55 @@ def read_conll(path: str, require_tags: bool = True) -> List[Sentence]:
 
 def iter_conll(path: str, require_tags: bool = True) -> Iterator[Sentence]:
   """`read_conll` as a stream: one sentence at a time, constant memory."""
-  try:
-    f = open(path, "rb")
-  except FileNotFoundError:
-    raise ConllFormatError(path, None, "file not found") from None
-  except IsADirectoryError:
-    raise ConllFormatError(path, None, "is a directory, expected a CoNLL file") from None
-  tokens, tags, start = [], [], 0
-  num_columns, use_tabs, repairs, count = None, True, 0, 0
-  with f:
-    for lineno, bline in enumerate(f, start=1):
-      if lineno == 1 and bline.startswith(b"\xef\xbb\xbf"):
-        bline = bline[3:]
-      if b"\x00" in bline:
-        raise ConllFormatError(
-            path, lineno, "NUL byte: this looks like a binary file, expected UTF-8 text")
-      try:
-        line = bline.decode("utf-8")
-      except UnicodeDecodeError as e:
-        raise ConllFormatError(path, lineno, f"not valid UTF-8 (byte 0x{bline[e.start]:02x} at "
-                               f"column {e.start + 1})") from None
-      line = line.rstrip("\n").rstrip("\r")
-      cols = None
-      if line.strip():
-        if num_columns is None:
-          use_tabs = "\t" in line
-        cols = _split_columns(line, use_tabs)
-      if cols is None or cols[0] == DOCSTART:
-        if tokens:
-          fixed, n = repair_iob2(tags)
-          repairs += n
-          count += 1
-          yield Sentence(tokens, fixed, start)
-        tokens, tags = [], []
-        continue
-      if num_columns is None:
-        num_columns = len(cols)
-        if num_columns < 2 and require_tags:
-          raise ConllFormatError(
-              path, lineno, f"expected at least 2 columns (token and tag), found 1: {line[:60]!r}")
-      elif len(cols) != num_columns:
-        raise ConllFormatError(
-            path, lineno, f"expected {num_columns} columns like the first token line, found "
-            f"{len(cols)}: {line[:60]!r}")
-      token = cols[0]
-      if not token.strip() or token != token.strip():
-        raise ConllFormatError(path, lineno, f"empty or space-padded token {token!r}")
-      tag = cols[-1] if num_columns > 1 else "O"
-      if not _TAG_RE.match(tag):
-        raise ConllFormatError(
-            path, lineno, f"malformed tag {tag!r}: expected O, B-<type> or I-<type>")
-      if not tokens:
-        start = lineno
+  tokens, tags, start, repairs, count = [], [], 0, 0, 0
+  for lineno, token, tag in _token_lines(path, require_tags):
+    if token is not None:
+      start = start if tokens else lineno
       tokens.append(token)
       tags.append(tag)
-  if tokens:
-    fixed, n = repair_iob2(tags)
-    repairs += n
-    count += 1
-    yield Sentence(tokens, fixed, start)
+    elif tokens:  # a sentence boundary
+      fixed, n = repair_iob2(tags)
+      repairs, count = repairs + n, count + 1
+      yield Sentence(tokens, fixed, start)
+      tokens, tags = [], []
   if not count:
     raise ConllFormatError(path, None, "no sentences: the file is empty or holds only "
                            "blank/-DOCSTART- lines")
   if repairs:
     logging.warning("%s: repaired %d I-X tag(s) that did not continue an X chunk to B-X", path,
                     repairs)
+
+
+def _token_lines(path: str, require_tags: bool) -> Iterator[Tuple[int, Optional[str],
+                                                                   Optional[str]]]:
+  """(line, token, tag) for each token line, checked; (line, None, None) for each sentence
+  boundary (blank or -DOCSTART- line), and one after the last line."""
+  num_columns, use_tabs, lineno = None, True, 0
+  for lineno, line in files.read_lines(path, error=ConllFormatError, what="a CoNLL file"):
+    line = line.rstrip("\n").rstrip("\r")
+    if num_columns is None and line.strip():
+      use_tabs = "\t" in line
+    cols = _split_columns(line, use_tabs) if line.strip() else None
+    if cols is None or cols[0] == DOCSTART:
+      yield lineno, None, None
+      continue
+    if num_columns is None:
+      num_columns = len(cols)
+      if num_columns < 2 and require_tags:
+        raise ConllFormatError(
+            path, lineno, f"expected at least 2 columns (token and tag), found 1: {line[:60]!r}")
+    elif len(cols) != num_columns:
+      raise ConllFormatError(
+          path, lineno, f"expected {num_columns} columns like the first token line, found "
+          f"{len(cols)}: {line[:60]!r}")
+    token, tag = cols[0], cols[-1] if num_columns > 1 else "O"
+    if not token.strip() or token != token.strip():
+      raise ConllFormatError(path, lineno, f"empty or space-padded token {token!r}")
+    if not _TAG_RE.match(tag):
+      raise ConllFormatError(
+          path, lineno, f"malformed tag {tag!r}: expected O, B-<type> or I-<type>")
+    yield lineno, token, tag
+  yield lineno + 1, None, None
 
 
 def write_conll(path: str, sentences: Iterable[Sentence],
@@ -147,20 +128,14 @@ def write_conll(path: str, sentences: Iterable[Sentence],
   partial file is never left under `path`. The 3-column form is what
   conlleval and seqeval-based scorers read.
   """
-  tmp = f"{path}.tmp-{os.getpid()}"
   preds = iter(predictions) if predictions is not None else None
-  try:
-    with open(tmp, "w", encoding="utf-8") as f:
-      for sent in sentences:
-        pred = next(preds) if preds is not None else None
-        if pred is not None and len(pred) != len(sent.tokens):
-          raise ValueError(
-              f"prediction for the sentence at line {sent.line} has {len(pred)} tags, "
-              f"expected {len(sent.tokens)}")
-        for i, (tok, tag) in enumerate(zip(sent.tokens, sent.tags)):
-          f.write(f"{tok}\t{tag}\t{pred[i]}\n" if pred is not None else f"{tok}\t{tag}\n")
-        f.write("\n")
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+  with files.atomic_file(path) as f:
+    for sent in sentences:
+      pred = next(preds) if preds is not None else None
+      if pred is not None and len(pred) != len(sent.tokens):
+        raise ValueError(
+            f"prediction for the sentence at line {sent.line} has {len(pred)} tags, "
+            f"expected {len(sent.tokens)}")
+      for i, (tok, tag) in enumerate(zip(sent.tokens, sent.tags)):
+        f.write(f"{tok}\t{tag}\t{pred[i]}\n" if pred is not None else f"{tok}\t{tag}\n")
+      f.write("\n")

@@ -8,7 +8,7 @@ Feature names, used from data to model to serving:
   tag_ids   [batch, time]             tf.int32, labels (0 at padding)
   index     [batch]                   tf.int32, position in the input list
 """
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import tensorflow as tf
@@ -22,25 +22,36 @@ BUCKET_BOUNDARIES = (8, 12, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 128, 160
 
 
 class Featurizer(tf.Module):
-  """Raw string tokens -> model features, entirely in the graph."""
+  """Raw string tokens -> model features, entirely in the graph: the one featurisation of
+  training, evaluation, pretraining and the exported SavedModel.
 
-  def __init__(self, words: vocab_lib.Vocabulary, chars: vocab_lib.Vocabulary,
+  `words`, `chars`: Vocabularies, or lookup tables string -> id (the export's, read from
+  its asset files).
+  """
+
+  def __init__(self, words: Union[vocab_lib.Vocabulary, tf.lookup.StaticHashTable],
+               chars: Union[vocab_lib.Vocabulary, tf.lookup.StaticHashTable],
                max_chars_per_token: int, name: str = "featurizer"):
     super().__init__(name=name)
-    self.word_table = words.lookup_table()
-    self.char_table = chars.lookup_table()
+    table = lambda v: v.lookup_table() if isinstance(v, vocab_lib.Vocabulary) else v
+    self.word_table, self.char_table = table(words), table(chars)
     self.max_chars = max_chars_per_token
 
-  def __call__(self, tokens: tf.Tensor) -> Dict[str, tf.Tensor]:
-    """tokens: [batch, time] tf.string, "" at padding -> token_ids, char_ids."""
-    is_pad = tf.equal(tokens, "")
-    token_ids = self.word_table.lookup(vocab_lib.normalize_words(tokens))
-    token_ids = tf.where(is_pad, tf.zeros_like(token_ids), token_ids)
+  def __call__(self, tokens: tf.Tensor, lengths: Optional[tf.Tensor] = None
+               ) -> Dict[str, tf.Tensor]:
+    """tokens [batch, time] tf.string -> token_ids [batch, time], char_ids [batch, time,
+    chars] int32, 0 at padding: positions at or beyond `lengths` [batch], or without
+    `lengths`, the "" tokens."""
+    real = (tf.sequence_mask(lengths, tf.shape(tokens)[1]) if lengths is not None
+            else tf.not_equal(tokens, ""))
+    token_ids = tf.cast(self.word_table.lookup(vocab_lib.normalize_words(tokens)), tf.int32)
+    token_ids = tf.where(real, token_ids, tf.zeros_like(token_ids))
     chars = tf.strings.unicode_split(tokens, "UTF-8", errors="replace")
     chars = chars[:, :, :self.max_chars]
-    char_ids = tf.ragged.map_flat_values(self.char_table.lookup, chars)
+    char_ids = tf.cast(tf.ragged.map_flat_values(self.char_table.lookup, chars), tf.int32)
     shape = tf.shape(tokens, out_type=tf.int64)
     char_ids = char_ids.to_tensor(default_value=0, shape=[shape[0], shape[1], -1])
+    char_ids = tf.where(real[:, :, None], char_ids, tf.zeros_like(char_ids))
     return {"token_ids": token_ids, "char_ids": char_ids}
 
 

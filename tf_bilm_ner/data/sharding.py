@@ -20,23 +20,20 @@ The output directory is written under a temporary name and renamed when
 complete, so a crash never leaves a half-written shard set under its name.
 """
 import dataclasses
-import glob
-import gzip
-import json
 import os
 import random
-import shutil
 from typing import Dict, Iterator, List, Sequence, Tuple
 
 from absl import logging
 
-from tf_bilm_ner import provenance
+from tf_bilm_ner import files, provenance
 from tf_bilm_ner.data import tokenizer
+from tf_bilm_ner.errors import UserError, located
 
 MAX_LOGGED_BAD_LINES = 5
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError):
   """Unusable corpus input; the message names the file (and line, where one applies)."""
 
 
@@ -56,38 +53,20 @@ class ShardStats:
 
 def expand_inputs(patterns: Sequence[str]) -> List[str]:
   """Globs -> sorted, de-duplicated file list; a pattern matching nothing is an error."""
-  files = []
-  for pattern in patterns:
-    matched = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
-    if not matched:
-      raise CorpusError(f"{pattern}: matches no file")
-    files.extend(matched)
-  return list(dict.fromkeys(files))
-
-
-def _open(path: str):
-  return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+  return files.expand_inputs(patterns, error=located(CorpusError))
 
 
 def read_lines(path: str, stats: ShardStats) -> Iterator[Tuple[int, str]]:
   """(line number, decoded line) for each UTF-8 line; bad lines are counted and skipped."""
-  try:
-    f = _open(path)
-  except OSError as e:
-    raise CorpusError(f"{path}: cannot open ({e.strerror})") from None
-  with f:
-    try:
-      for lineno, raw in enumerate(f, start=1):
-        stats.input_lines += 1
-        try:
-          yield lineno, raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-          stats.non_utf8_lines_skipped += 1
-          if stats.non_utf8_lines_skipped <= MAX_LOGGED_BAD_LINES:
-            logging.warning("%s:%d: not valid UTF-8 (byte 0x%02x at column %d); line skipped",
-                            path, lineno, raw[e.start], e.start + 1)
-    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
-      raise CorpusError(f"{path}: unreadable ({e})") from None
+  def skip(lineno: int, problem: str) -> None:
+    stats.input_lines += 1
+    stats.non_utf8_lines_skipped += 1
+    if stats.non_utf8_lines_skipped <= MAX_LOGGED_BAD_LINES:
+      logging.warning("%s:%d: %s; line skipped", path, lineno, problem)
+
+  for lineno, line in files.read_lines(path, error=located(CorpusError), on_bad_line=skip):
+    stats.input_lines += 1
+    yield lineno, line
 
 
 def clean_line(line: str, max_tokens: int, max_chars: int, stats: ShardStats) -> List[str]:
@@ -122,6 +101,41 @@ def shard_name(split: str, index: int, count: int) -> str:
   return f"{split}-{index:05d}-of-{count:05d}.txt"
 
 
+def _write_shards(out_dir: str, inputs: Sequence[str], kept: set, num_shards: int,
+                  valid_fraction: float, tokenize: bool, max_tokens_per_line: int,
+                  max_chars_per_token: int, stats: ShardStats, rng: random.Random) -> None:
+  """Pass 1 deals each output line to a random train shard (or to validation); pass 2
+  shuffles the lines within each train shard (one shard in memory at a time)."""
+  outs = [open(os.path.join(out_dir, shard_name("train", i, num_shards)), "w", encoding="utf-8")
+          for i in range(num_shards)]
+  valid = open(os.path.join(out_dir, shard_name("valid", 0, 1)), "w", encoding="utf-8")
+  try:
+    for path in inputs:
+      for _, line in read_lines(path, stats):
+        for out in _lines_out(line, tokenize and path not in kept, max_tokens_per_line,
+                              max_chars_per_token, stats):
+          if rng.random() < valid_fraction:
+            valid.write(out + "\n")
+            stats.valid_lines += 1
+          else:
+            outs[rng.randrange(num_shards)].write(out + "\n")
+            stats.train_lines += 1
+          stats.tokens_written += out.count(" ") + 1
+  finally:
+    for f in outs + [valid]:
+      f.close()
+  stats.lines_written = stats.train_lines + stats.valid_lines
+  if stats.train_lines == 0:
+    raise CorpusError(f"{', '.join(inputs)}: no usable line (blank or non-UTF-8 only)")
+  for i in range(num_shards):
+    path = os.path.join(out_dir, shard_name("train", i, num_shards))
+    with open(path, encoding="utf-8") as f:
+      lines = f.readlines()
+    rng.shuffle(lines)
+    with open(path, "w", encoding="utf-8") as f:
+      f.writelines(lines)
+
+
 def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
                  valid_fraction: float, seed: int, max_tokens_per_line: int = 256,
                  max_chars_per_token: int = 50, overwrite: bool = False,
@@ -141,58 +155,24 @@ def shard_corpus(inputs: Sequence[str], output_dir: str, num_shards: int,
   if num_shards < 1 or not 0.0 <= valid_fraction < 1.0:
     raise CorpusError(f"need num_shards >= 1 and 0 <= valid_fraction < 1, got {num_shards}, "
                       f"{valid_fraction}")
-  files = expand_inputs(inputs)
+  files_in = expand_inputs(inputs)
   kept = set(expand_inputs(keep_tokens)) if keep_tokens else set()
-  if kept - set(files):
-    raise CorpusError(f"{sorted(kept - set(files))[0]}: in keep_tokens but not an input")
+  if kept - set(files_in):
+    raise CorpusError(f"{sorted(kept - set(files_in))[0]}: in keep_tokens but not an input")
   if os.path.exists(output_dir) and not overwrite:
     raise CorpusError(f"{output_dir}: exists; pass overwrite to replace it")
-  tmp = f"{output_dir.rstrip('/')}.tmp-{os.getpid()}"
-  shutil.rmtree(tmp, ignore_errors=True)
-  os.makedirs(tmp)
   stats, rng = ShardStats(), random.Random(seed)
-  try:
-    outs = [open(os.path.join(tmp, shard_name("train", i, num_shards)), "w", encoding="utf-8")
-            for i in range(num_shards)]
-    valid = open(os.path.join(tmp, shard_name("valid", 0, 1)), "w", encoding="utf-8")
-    try:
-      for path in files:
-        for _, line in read_lines(path, stats):
-          for out in _lines_out(line, tokenize and path not in kept, max_tokens_per_line,
-                                max_chars_per_token, stats):
-            if rng.random() < valid_fraction:
-              valid.write(out + "\n")
-              stats.valid_lines += 1
-            else:
-              outs[rng.randrange(num_shards)].write(out + "\n")
-              stats.train_lines += 1
-            stats.tokens_written += out.count(" ") + 1
-    finally:
-      for f in outs + [valid]:
-        f.close()
-    stats.lines_written = stats.train_lines + stats.valid_lines
-    if stats.train_lines == 0:
-      raise CorpusError(f"{', '.join(files)}: no usable line (blank or non-UTF-8 only)")
-    for i in range(num_shards):  # pass 2: shuffle within each shard
-      path = os.path.join(tmp, shard_name("train", i, num_shards))
-      with open(path, encoding="utf-8") as f:
-        lines = f.readlines()
-      rng.shuffle(lines)
-      with open(path, "w", encoding="utf-8") as f:
-        f.writelines(lines)
-    manifest = {"inputs": [{"path": p, "sha256_prefix": provenance.sha256_prefix(p)} for p in files],
+  with files.atomic_directory(output_dir, overwrite=True) as tmp:
+    _write_shards(tmp, files_in, kept, num_shards, valid_fraction, tokenize, max_tokens_per_line,
+                  max_chars_per_token, stats, rng)
+    manifest = {"inputs": [{"path": p, "sha256_prefix": provenance.sha256_prefix(p)}
+                           for p in files_in],
                 "num_shards": num_shards, "valid_fraction": valid_fraction, "seed": seed,
                 "max_tokens_per_line": max_tokens_per_line,
                 "max_chars_per_token": max_chars_per_token, "tokenize": tokenize,
                 "tokens_kept_as_given": sorted(kept),
                 "stats": dataclasses.asdict(stats)}
-    with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
-      json.dump(manifest, f, indent=2, sort_keys=True)
-    if os.path.exists(output_dir):
-      shutil.rmtree(output_dir)
-    os.replace(tmp, output_dir)
-  finally:
-    shutil.rmtree(tmp, ignore_errors=True)
+    files.write_json_atomic(os.path.join(tmp, "manifest.json"), manifest)
   logging.info("sharded %d input lines into %d train shards (%d lines) and a valid shard (%d "
                "lines) in %s; skipped %d blank and %d non-UTF-8 lines; split %d long lines; cut "
                "%d long tokens", stats.input_lines, num_shards, stats.train_lines,

@@ -13,16 +13,18 @@ On disk a vocabulary is a UTF-8 text file, one entry per line, line i = id i:
 the form `tf.lookup.TextFileInitializer` and TF Serving assets read.
 """
 import collections
-import os
 from typing import Dict, Iterable, List, Sequence
 
 import tensorflow as tf
+
+from tf_bilm_ner import files
+from tf_bilm_ner.errors import UserError
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 
 
-class VocabularyError(ValueError):
+class VocabularyError(UserError):
   """A vocabulary file that cannot be used."""
 
 
@@ -75,10 +77,7 @@ class Vocabulary:
     return cls(list(reserved) + [e for _, e in items], reserved)
 
   def save(self, path: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-      f.write("\n".join(self.entries) + "\n")
-    os.replace(tmp, path)
+    files.write_text_atomic(path, "\n".join(self.entries) + "\n")
 
   @classmethod
   def load(cls, path: str, reserved: Sequence[str] = (PAD, UNK)) -> "Vocabulary":

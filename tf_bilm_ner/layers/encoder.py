@@ -81,3 +81,8 @@ class Encoder(tf.keras.layers.Layer):
 
   def get_config(self):
     return dict(super().get_config(), config=self.config.to_dict())
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    return cls(EncoderConfig.from_dict(config.pop("config")), **config)

@@ -85,5 +85,9 @@ class BiLM(tf.keras.Model):
     return out
 
   def get_config(self):
-    """The config as a dict (Keras asks for it when saving)."""
-    return {"config": self.config.to_dict()}
+    return {"name": self.name, "dtype": self.dtype_policy.name, "config": self.config.to_dict()}
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    return cls(BiLMConfig.from_dict(config.pop("config")), **config)

@@ -16,7 +16,7 @@ from tf_bilm_ner.layers.encoder import Encoder, bidirectional
 
 
 class Tagger(tf.keras.Model):
-  """features -> CRF potentials; `loss` for training, `decode` for prediction."""
+  """features -> CRF potentials; `nll` (the training loss) and `decode` (prediction)."""
 
   def __init__(self, config: TaggerConfig, **kwargs):
     super().__init__(**kwargs)
@@ -55,7 +55,7 @@ class Tagger(tf.keras.Model):
       self.crf.build(potentials.shape)
     return potentials
 
-  def loss(self, features: Dict[str, tf.Tensor], training=True) -> tf.Tensor:
+  def nll(self, features: Dict[str, tf.Tensor], training=True) -> tf.Tensor:
     """Negative log-likelihood summed over the batch, divided by its real tokens. Scalar."""
     potentials = self(features, training=training)
     ll = self.crf.log_likelihood(potentials, features["tag_ids"], features["lengths"])
@@ -71,5 +71,9 @@ class Tagger(tf.keras.Model):
     self.decode(features)
 
   def get_config(self):
-    """The config as a dict (Keras asks for it when saving)."""
-    return {"config": self.config.to_dict()}
+    return {"name": self.name, "dtype": self.dtype_policy.name, "config": self.config.to_dict()}
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    return cls(TaggerConfig.from_dict(config.pop("config")), **config)

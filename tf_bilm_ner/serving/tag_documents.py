@@ -21,21 +21,23 @@ import dataclasses
 import itertools
 import json
 import os
-import time
 from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
 
 import tensorflow as tf
-from absl import logging
 
-from tf_bilm_ner import export, files
-from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner import files
 from tf_bilm_ner.data import conll, tokenizer
+from tf_bilm_ner.errors import UserError, error_line, located
+from tf_bilm_ner.serving import export
+from tf_bilm_ner.training import checkpoints
+from tf_bilm_ner.training import run_dir as run_dir_lib
+from tf_bilm_ner.training.progress import Progress
 
 INPUT_FORMATS = ("text", "text_files", "pubtator", "conll")
 OUTPUT_FORMATS = ("jsonl", "pubtator", "conll")
 
 
-class InputError(ValueError):
+class InputError(UserError):
   """Input that cannot be tagged; the message names the file and line."""
 
 
@@ -58,7 +60,7 @@ class Annotator:
         self.limits = export.ExportConfig.from_json(f.read())
       self._keep = model
     else:
-      tagger, _, _, config = run_dir_lib.load_tagger(path)
+      tagger, _, _, config = checkpoints.restore_tagger(path)
       self.limits = export.ExportConfig(max_chars_per_token=config.encoder.max_chars_per_token)
       module = export.TaggerModule(tagger, run_dir_lib.paths(path)["vocab"], self.limits)
       self._tokens_fn = lambda tokens, lengths: module.tag_tokens(tokens, lengths)
@@ -98,7 +100,7 @@ def _load_saved_model(path: str):
   try:
     model = tf.saved_model.load(path)
   except (tf.errors.OpError, ValueError, OSError, IndexError) as e:  # IndexError: data cut short
-    raise InputError(f"{path}: not a loadable SavedModel ({files.error_line(e)[:300]})") from None
+    raise InputError(f"{path}: not a loadable SavedModel ({error_line(e)[:300]})") from None
   if not {"serving_default", "tag_text"} <= set(model.signatures):
     raise InputError(f"{path}: SavedModel has signatures {sorted(model.signatures)}, expected "
                      "serving_default and tag_text (export with tools/export_saved_model.py)")
@@ -106,16 +108,14 @@ def _load_saved_model(path: str):
 
 
 def read_text_lines(path: str) -> Iterator[Document]:
-  with _open_text(path) as f:
-    for lineno, line in _lines(f, path):
-      if line.strip():
-        yield Document(f"{path}:{lineno}", line.rstrip("\n").rstrip("\r"))
+  for lineno, line in _lines(path):
+    if line.strip():
+      yield Document(f"{path}:{lineno}", line.rstrip("\n").rstrip("\r"))
 
 
 def read_text_files(paths: Sequence[str]) -> Iterator[Document]:
   for path in paths:
-    with _open_text(path) as f:
-      yield Document(path, "".join(line for _, line in _lines(f, path)))
+    yield Document(path, "".join(line for _, line in _lines(path)))
 
 
 def read_pubtator(path: str) -> Iterator[Document]:
@@ -130,52 +130,37 @@ def read_pubtator(path: str) -> Iterator[Document]:
                        f"{'title (|t|)' if title is None else 'abstract (|a|)'} line")
     return Document(pmid, f"{title} {abstract}", len(title))
 
-  with _open_text(path) as f:
-    for lineno, line in _lines(f, path):
-      line = line.rstrip("\n").rstrip("\r")
-      if not line.strip():
-        doc = done()
-        if doc:
-          yield doc
-        pmid, title, abstract = None, None, None
-        continue
-      parts = line.split("|", 2)
-      if len(parts) == 3 and parts[1] in ("t", "a"):
-        if pmid is not None and parts[0] != pmid:
-          raise InputError(f"{path}:{lineno}: document {parts[0]} starts before the blank line "
-                           f"that must end document {pmid}")
-        if pmid is None:
-          pmid, start = parts[0], lineno
-        if parts[1] == "t":
-          title = parts[2]
-        else:
-          abstract = parts[2]
-        continue
-      cols = line.split("\t")
-      if pmid is None or cols[0] != pmid or len(cols) < 4:
-        raise InputError(f"{path}:{lineno}: expected 'PMID|t|title', 'PMID|a|abstract' or an "
-                         f"annotation line 'PMID<TAB>start<TAB>end<TAB>...', found {line[:60]!r}")
+  for lineno, line in _lines(path):
+    line = line.rstrip("\n").rstrip("\r")
+    if not line.strip():
+      doc = done()
+      if doc:
+        yield doc
+      pmid, title, abstract = None, None, None
+      continue
+    parts = line.split("|", 2)
+    if len(parts) == 3 and parts[1] in ("t", "a"):
+      if pmid is not None and parts[0] != pmid:
+        raise InputError(f"{path}:{lineno}: document {parts[0]} starts before the blank line "
+                         f"that must end document {pmid}")
+      if pmid is None:
+        pmid, start = parts[0], lineno
+      if parts[1] == "t":
+        title = parts[2]
+      else:
+        abstract = parts[2]
+      continue
+    cols = line.split("\t")
+    if pmid is None or cols[0] != pmid or len(cols) < 4:
+      raise InputError(f"{path}:{lineno}: expected 'PMID|t|title', 'PMID|a|abstract' or an "
+                       f"annotation line 'PMID<TAB>start<TAB>end<TAB>...', found {line[:60]!r}")
   doc = done()
   if doc:
     yield doc
 
 
-def _open_text(path: str):
-  try:
-    return open(path, "rb")
-  except OSError as e:
-    raise InputError(f"{path}: cannot open ({e.strerror})") from None
-
-
-def _lines(f, path: str) -> Iterator[Tuple[int, str]]:
-  for lineno, raw in enumerate(f, start=1):
-    if b"\x00" in raw:
-      raise InputError(f"{path}:{lineno}: NUL byte: this looks like a binary file")
-    try:
-      yield lineno, raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
-    except UnicodeDecodeError as e:
-      raise InputError(f"{path}:{lineno}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at column "
-                       f"{e.start + 1})") from None
+def _lines(path: str) -> Iterator[Tuple[int, str]]:
+  return files.read_lines(path, error=located(InputError))
 
 
 def _batches(docs: Iterable[Document], limits: export.ExportConfig) -> Iterator[List[Document]]:
@@ -213,22 +198,6 @@ def _tag_documents(annotator: Annotator, docs: List[Document]) -> List[List[dict
   return out
 
 
-class _Progress:
-  def __init__(self, every_secs: float = 15.0):
-    self.start = self.last = time.time()
-    self.every, self.docs, self.chars, self.entities = every_secs, 0, 0, 0
-
-  def update(self, docs: int, chars: int, entities: int, force: bool = False) -> None:
-    self.docs, self.chars, self.entities = (self.docs + docs, self.chars + chars,
-                                            self.entities + entities)
-    now = time.time()
-    if force or now - self.last >= self.every:
-      self.last = now
-      secs = max(now - self.start, 1e-9)
-      logging.info("%d documents (%d characters, %.0f chars/s), %d entities", self.docs,
-                   self.chars, self.chars / secs, self.entities)
-
-
 def annotate(inputs: Sequence[str], input_format: str, output: str, output_format: str,
              annotator: Annotator) -> Dict[str, int]:
   """Tags `inputs` into `output`; returns counts. See the module docstring."""
@@ -237,35 +206,38 @@ def annotate(inputs: Sequence[str], input_format: str, output: str, output_forma
   if input_format == "conll" and output_format == "pubtator":
     raise InputError("conll input has no text to give PubTator offsets into; "
                      "write jsonl or conll")
-  tmp = f"{output}.tmp-{os.getpid()}"
-  progress = _Progress()
-  try:
-    with open(tmp, "w", encoding="utf-8") as out:
-      if input_format == "conll":
-        _annotate_conll(inputs, out, output_format, annotator, progress)
-      else:
-        if input_format == "text_files":
-          docs: Iterable[Document] = read_text_files(inputs)
-        else:
-          reader = read_text_lines if input_format == "text" else read_pubtator
-          docs = (d for path in inputs for d in reader(path))
-        write = _WRITERS[output_format]
-        for batch in _batches(docs, annotator.limits):
-          if output_format == "conll":
-            for doc in batch:
-              write(out, doc, annotator)
-            progress.update(len(batch), sum(len(d.text) for d in batch), 0)
-            continue
-          entities = _tag_documents(annotator, batch)
-          for doc, ents in zip(batch, entities):
-            write(out, doc, ents)
-          progress.update(len(batch), sum(len(d.text) for d in batch), sum(map(len, entities)))
-    os.replace(tmp, output)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-  progress.update(0, 0, 0, force=True)
+  progress = Progress()
+  with files.atomic_file(output) as out:
+    if input_format == "conll":
+      _annotate_conll(inputs, out, output_format, annotator, progress)
+    else:
+      _annotate_documents(_documents(inputs, input_format), out, output_format, annotator,
+                          progress)
+  progress.tagged(0, 0, 0, force=True)
   return {"documents": progress.docs, "entities": progress.entities}
+
+
+def _documents(inputs: Sequence[str], input_format: str) -> Iterable[Document]:
+  if input_format == "text_files":
+    return read_text_files(inputs)
+  reader = read_text_lines if input_format == "text" else read_pubtator
+  return (d for path in inputs for d in reader(path))
+
+
+def _annotate_documents(docs: Iterable[Document], out, output_format: str,
+                        annotator: Annotator, progress: Progress) -> None:
+  write = _WRITERS[output_format]
+  for batch in _batches(docs, annotator.limits):
+    chars = sum(len(d.text) for d in batch)
+    if output_format == "conll":
+      for doc in batch:
+        write(out, doc, annotator)
+      progress.tagged(len(batch), chars, 0)
+      continue
+    entities = _tag_documents(annotator, batch)
+    for doc, ents in zip(batch, entities):
+      write(out, doc, ents)
+    progress.tagged(len(batch), chars, sum(map(len, entities)))
 
 
 def _write_jsonl(out, doc: Document, entities: List[dict]) -> None:
@@ -319,6 +291,6 @@ def _annotate_conll(inputs, out, output_format, annotator, progress) -> None:
           else:
             out.write(json.dumps({"id": f"{path}:{s.line}", "tokens": s.tokens,
                                   "tags": predicted}, ensure_ascii=False) + "\n")
-        progress.update(len(batch), sum(len(s.tokens) for s in batch), 0)
+        progress.tagged(len(batch), sum(len(s.tokens) for s in batch), 0)
         batch = []
 

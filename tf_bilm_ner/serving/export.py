@@ -38,16 +38,18 @@ are compositions of them), so serving needs no tensorflow_addons.
 """
 import dataclasses
 import os
-import shutil
 from typing import Dict
 
 import tensorflow as tf
 
-from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner import files
 from tf_bilm_ner.config import ConfigError, _Config
 from tf_bilm_ner.data import graph_text
 from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.data.labeled import Featurizer
 from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.training import checkpoints
+from tf_bilm_ner.training import run_dir as run_dir_lib
 
 CHUNK = 64  # sentences per model call inside a request (see TaggerModule._tag)
 TOKENS_SIGNATURE = {"tokens": tf.TensorSpec([None, None], tf.string, name="tokens"),
@@ -84,24 +86,16 @@ class TaggerModule(tf.Module):
     super().__init__(name="tagger_module")
     self.tagger = tagger
     self.limits = export_config
-    self.word_table = _table(os.path.join(vocab_dir, "words.txt"), vocab_lib.UNK_ID)
-    self.char_table = _table(os.path.join(vocab_dir, "chars.txt"), vocab_lib.UNK_ID)
+    self.featurizer = Featurizer(_table(os.path.join(vocab_dir, "words.txt"), vocab_lib.UNK_ID),
+                                 _table(os.path.join(vocab_dir, "chars.txt"), vocab_lib.UNK_ID),
+                                 export_config.max_chars_per_token)
     self.tag_names = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
         os.path.join(vocab_dir, "tags.txt"), tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
         tf.string, tf.lookup.TextFileIndex.WHOLE_LINE), default_value="")
 
   def features(self, tokens: tf.Tensor, lengths: tf.Tensor) -> Dict[str, tf.Tensor]:
     """tokens [B, T] string, lengths [B] -> token_ids, char_ids, lengths (as in training)."""
-    real = tf.sequence_mask(lengths, tf.shape(tokens)[1])
-    token_ids = tf.cast(self.word_table.lookup(vocab_lib.normalize_words(tokens)), tf.int32)
-    token_ids = tf.where(real, token_ids, tf.zeros_like(token_ids))
-    chars = tf.strings.unicode_split(tokens, "UTF-8", errors="replace")
-    chars = chars[:, :, :self.limits.max_chars_per_token]
-    char_ids = tf.cast(tf.ragged.map_flat_values(self.char_table.lookup, chars), tf.int32)
-    shape = tf.shape(tokens, out_type=tf.int64)
-    char_ids = char_ids.to_tensor(default_value=0, shape=[shape[0], shape[1], -1])
-    char_ids = tf.where(real[:, :, None], char_ids, tf.zeros_like(char_ids))
-    return {"token_ids": token_ids, "char_ids": char_ids, "lengths": lengths}
+    return dict(self.featurizer(tokens, lengths), lengths=lengths)
 
   def _check(self, tokens: tf.Tensor, lengths: tf.Tensor):
     lim = self.limits
@@ -226,7 +220,7 @@ def export(run_dir: str, export_dir: str, version: int = 0, which: str = "best",
   The version directory is written under a temporary name and renamed when
   complete, so TF Serving (which polls `export_dir`) never sees a partial model.
   """
-  tagger, _, vocabs, tagger_config = run_dir_lib.load_tagger(run_dir, which)
+  tagger, _, vocabs, tagger_config = checkpoints.restore_tagger(run_dir, which)
   if not version:
     existing = [int(d) for d in os.listdir(export_dir) if d.isdigit()] if os.path.isdir(
         export_dir) else []
@@ -237,9 +231,10 @@ def export(run_dir: str, export_dir: str, version: int = 0, which: str = "best",
   config = dataclasses.replace(export_config,
                                max_chars_per_token=tagger_config.encoder.max_chars_per_token)
   module = TaggerModule(tagger, run_dir_lib.paths(run_dir)["vocab"], config)
-  tmp = os.path.join(export_dir, f".tmp-{version}-{os.getpid()}")
-  shutil.rmtree(tmp, ignore_errors=True)
-  try:
+  # Built inside export_dir under a name TF Serving does not take for a version.
+  os.makedirs(export_dir, exist_ok=True)
+  with files.atomic_directory(final, tmp=os.path.join(export_dir, f".tmp-{version}-{os.getpid()}")
+                              ) as tmp:
     tf.saved_model.save(module, tmp, signatures={
         "serving_default": module.tag_tokens.get_concrete_function(),
         "tag_text": module.tag_text.get_concrete_function()})
@@ -247,7 +242,4 @@ def export(run_dir: str, export_dir: str, version: int = 0, which: str = "best",
     os.makedirs(extra, exist_ok=True)
     tagger_config.save(os.path.join(extra, "tagger_config.json"))
     config.save(os.path.join(extra, "export_config.json"))
-    os.replace(tmp, final)
-  finally:
-    shutil.rmtree(tmp, ignore_errors=True)
   return final

@@ -9,6 +9,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 
 def _batch(sentences: Sequence[Sequence[str]], start: int, size: int):
@@ -67,3 +68,23 @@ def text_throughput(fn, docs: Sequence[str], batch_size: int,
     n, i = n + batch_size, i + 1
   secs = time.perf_counter() - start
   return {"batch_size": batch_size, "chars_per_sec": chars / secs, "docs_per_sec": n / secs}
+
+
+def benchmark(saved_model: str, sentences: Sequence[Sequence[str]], batch_sizes: Sequence[int],
+              min_seconds: float, latency_calls: int) -> dict:
+  """`tools/benchmark_serving.py`'s measurements: serving_default throughput per batch size,
+  single-sentence latency, and tag_text throughput on documents of 8 sentences."""
+  model = tf.saved_model.load(saved_model)
+  fn = model.signatures["serving_default"]
+  rows = []
+  for b in batch_sizes:
+    rows.append(throughput(fn, sentences, b, min_seconds))
+    logging.info("batch %s: %.0f tokens/s, %.1f sentences/s", b, rows[-1]["tokens_per_sec"],
+                 rows[-1]["sentences_per_sec"])
+  lat = latency(fn, sentences, latency_calls)
+  logging.info("single sentence: p50 %.2f ms, p99 %.2f ms", lat["p50_ms"], lat["p99_ms"])
+  docs = [" ".join(" ".join(s) for s in sentences[g:g + 8]) for g in range(0, len(sentences), 8)]
+  text = [text_throughput(model.signatures["tag_text"], docs, b, min_seconds) for b in (1, 32)]
+  for r in text:
+    logging.info("tag_text batch %d: %.0f chars/s", r["batch_size"], r["chars_per_sec"])
+  return {"saved_model": saved_model, "serving_default": rows, "latency": lat, "tag_text": text}

@@ -8,12 +8,12 @@ optionally in float16.
     manifest.json             source run, corpus files (sha256), steps, perplexity per epoch,
                               commands, commits, dtype, sha256 of every file packaged
 
-The checkpoint keeps the BiLM's keys (`model/encoder/...`), so `transfer.load_source` reads a
+The checkpoint keeps the BiLM's keys (`model/encoder/...`), so `surgery.load_source` reads a
 package exactly like a `train_bilm` run directory. The softmax and the optimiser state, which
 fine-tuning never uses, are left out (two thirds of the BiLM's bytes at a 50k vocabulary),
 unless `include_softmax`: then `train_bilm(init_from=...)` can continue pretraining from the
 package (on more text, or on a tagger's own domain), its optimiser starting afresh.
-`transfer.transfer` casts the stored weights to the tagger's float32.
+`surgery.transfer` casts the stored weights to the tagger's float32.
 """
 import json
 import os
@@ -23,10 +23,14 @@ from typing import Optional
 import tensorflow as tf
 from absl import logging
 
-from tf_bilm_ner import bilm_training, files, provenance, transfer
-from tf_bilm_ner import run_dir as run_dir_lib
+from tf_bilm_ner import files, provenance
 from tf_bilm_ner.data import corpus
 from tf_bilm_ner.data.labeled import Featurizer
+from tf_bilm_ner.errors import error_line
+from tf_bilm_ner.training import bilm_steps
+from tf_bilm_ner.training import run_dir as run_dir_lib
+from tf_bilm_ner.transfer import surgery
+from tf_bilm_ner.transfer import warm_start
 
 MANIFEST = "manifest.json"
 DTYPES = ("float16", "float32")
@@ -46,21 +50,21 @@ def _module_tree(values: dict) -> tf.Module:
   return root
 
 
-def precision_check(source: transfer.BiLMSource, encoder_values: dict,
+def precision_check(source: surgery.BiLMSource, encoder_values: dict,
                     valid_pattern: str) -> dict:
   """Validation perplexity of the BiLM as trained, and with its encoder weights replaced by
   the stored ones (`encoder_values`: 'encoder/<name>' -> array; softmax kept): what the
   storage precision costs the language model."""
-  bilm = bilm_training.build_bilm(source.config)
+  bilm = bilm_steps.build_bilm(source.config)
   tf.train.Checkpoint(model=bilm).read(source.checkpoint).expect_partial()
   featurizer = Featurizer(source.words, source.chars, source.config.encoder.max_chars_per_token)
-  data = lambda: corpus.lm_dataset(valid_pattern, featurizer, bilm_training.EVAL_BATCH_TOKENS,
+  data = lambda: corpus.lm_dataset(valid_pattern, featurizer, bilm_steps.EVAL_BATCH_TOKENS,
                                    seed=0, shuffle=False)
-  out = {"float32": bilm_training.perplexity(bilm, data())}
+  out = {"float32": bilm_steps.perplexity(bilm, data())}
   for name, value in encoder_values.items():
-    transfer.ENCODER_VARIABLES[name[len("encoder/"):]](bilm.encoder).assign(
+    surgery.ENCODER_VARIABLES[name[len("encoder/"):]](bilm.encoder).assign(
         value.astype("float32"))
-  out["stored"] = bilm_training.perplexity(bilm, data())
+  out["stored"] = bilm_steps.perplexity(bilm, data())
   return out
 
 
@@ -75,36 +79,34 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
   With `include_softmax`, the softmax weights and biases are packaged too.
 
   Raises:
-    transfer.TransferError: `bilm` is not a usable BiLM.
+    surgery.TransferError: `bilm` is not a usable BiLM.
     FileExistsError: `out_dir` exists and not `overwrite`.
   """
   if dtype not in DTYPES:
     raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
   if os.path.exists(out_dir) and not overwrite:
     raise FileExistsError(f"{out_dir} exists; pass --overwrite to replace it")
-  source = transfer.load_source(bilm)
+  source = surgery.load_source(bilm)
   reader = tf.train.load_checkpoint(source.checkpoint)
   values = {}
-  for short in transfer.ENCODER_VARIABLES:
-    key = f"model/encoder/{short}{transfer.SUFFIX}"
+  for short in surgery.ENCODER_VARIABLES:
+    key = f"model/encoder/{short}{surgery.SUFFIX}"
     try:
       values[f"encoder/{short}"] = reader.get_tensor(key).astype(dtype)
     except (tf.errors.OpError, ValueError, IndexError) as e:
-      raise transfer.TransferError(f"{source.checkpoint}: cannot read {key} "
-                                   f"({files.error_line(e)})") from None
+      raise surgery.TransferError(f"{source.checkpoint}: cannot read {key} "
+                                   f"({error_line(e)})") from None
   for short in SOFTMAX_VARIABLES if include_softmax else ():
-    key = f"model/{short}{transfer.SUFFIX}"
+    key = f"model/{short}{surgery.SUFFIX}"
     if not reader.has_tensor(key):
-      raise transfer.TransferError(f"{source.checkpoint}: has no {short} (a package without "
+      raise surgery.TransferError(f"{source.checkpoint}: has no {short} (a package without "
                                    "the softmax cannot be packaged with it)")
     values[short] = reader.get_tensor(key).astype(dtype)
   step = int(reader.get_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")) \
       if reader.has_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") else 0
   # Where in its data the source stopped (train_bilm's loop state), for a continuation.
-  position = bilm_training.checkpoint_position(reader)
-  tmp = f"{out_dir.rstrip('/')}.tmp-{os.getpid()}"
-  shutil.rmtree(tmp, ignore_errors=True)
-  try:
+  position = warm_start.checkpoint_position(reader)
+  with files.atomic_directory(out_dir, overwrite=True) as tmp:
     os.makedirs(os.path.join(tmp, "vocab"))
     for name in ("words.txt", "chars.txt"):
       shutil.copy(os.path.join(source.directory, "vocab", name), os.path.join(tmp, "vocab"))
@@ -119,11 +121,6 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
       logging.info("validation perplexity with float32 / %s encoder weights: %s", dtype,
                    manifest["valid_perplexity_by_storage"])
     files.write_json_atomic(os.path.join(tmp, MANIFEST), manifest)
-    if os.path.exists(out_dir):
-      shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
-  finally:
-    shutil.rmtree(tmp, ignore_errors=True)
   return manifest
 
 
@@ -134,7 +131,7 @@ def _read_json(path: Optional[str]):
     return json.load(f)
 
 
-def _manifest(source: transfer.BiLMSource, tmp: str, dtype: str, step: int,
+def _manifest(source: surgery.BiLMSource, tmp: str, dtype: str, step: int,
               values: dict) -> dict:
   report_path = os.path.join(source.directory, "report.json")
   report = {}

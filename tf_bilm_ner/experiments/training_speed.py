@@ -5,16 +5,18 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
-from tf_bilm_ner import bilm_training, lazy_adam
-from tf_bilm_ner.config import TaggerConfig
+from tf_bilm_ner.config import BiLMConfig, EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data import corpus
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence
 from tf_bilm_ner.data.labeled import Featurizer, LabeledData
+from tf_bilm_ner.evaluation import FEATURE_SIGNATURE, make_decode_fn
 from tf_bilm_ner.models.tagger import Tagger
-from tf_bilm_ner.prediction import FEATURE_SIGNATURE, make_decode_fn
-from tf_bilm_ner.training import TRAIN_SIGNATURE, make_train_step
+from tf_bilm_ner.training import bilm_steps
+from tf_bilm_ner.training import lazy_adam
+from tf_bilm_ner.training.tagger_steps import TRAIN_SIGNATURE, make_train_step
 
 
 def matmul_gflops(n: int = 2048, seconds: float = 5.0) -> float:
@@ -127,6 +129,53 @@ def epoch_throughput(sentences: Sequence[Sentence], config: TaggerConfig, batch_
   return out
 
 
+def tagger_benchmark(sentences: Sequence[Sentence], variants, infer_batch_tokens: int,
+                     pipeline_epochs: int, min_seconds: float) -> dict:
+  """`tools/benchmark_tagger.py`'s measurements at the default model size.
+
+  Args:
+    variants: (batching, batch_tokens, jit_compile) per model-only row (`throughput`).
+    pipeline_epochs: whole epochs timed through tf.data with its autotuner on and off
+      (0: skip).
+  Returns:
+    The results JSON (without provenance): matmul ceiling, model-only rows, whole epochs.
+  """
+  ceiling = matmul_gflops()
+  logging.info("matmul ceiling %.1f GFLOP/s", ceiling)
+  config = TaggerConfig(encoder=EncoderConfig())
+  default_budget = TrainConfig().batch_tokens
+  rows = [_model_only_row(sentences, config, v, infer_batch_tokens, min_seconds, ceiling)
+          for v in variants]
+  epochs = {}
+  for autotune in ((True, False) if pipeline_epochs else ()):
+    tps = epoch_throughput(sentences, config, default_budget, pipeline_epochs, autotune)
+    epochs[f"autotune_{'on' if autotune else 'off'}"] = tps
+    logging.info("whole epochs, batch_tokens %d, tf.data autotune %s: %s tokens/s",
+                 default_budget, autotune, [round(x) for x in tps])
+  return {"matmul_ceiling_gflops": ceiling, "encoder_config": config.encoder.to_dict(),
+          "default_batch_tokens": default_budget, "model_only": rows,
+          "whole_epochs_tokens_per_sec": epochs}
+
+
+def _model_only_row(sentences, config, variant, infer_batch_tokens, min_seconds, ceiling):
+  batching, budget, jit = variant
+  row = {"batching": batching, "batch_tokens": budget, "jit_compile": jit}
+  try:
+    row.update(throughput(sentences, config, budget, infer_batch_tokens, batching=batching,
+                          jit_compile=jit, min_seconds=min_seconds))
+  except tf.errors.InvalidArgumentError as err:
+    # XLA on CPU cannot compile tfa's CRF gradient (tf.cond -> FakeParam): record that.
+    row["error"] = str(err).strip().splitlines()[0][:300]
+    logging.warning("%s failed: %s", row, row["error"])
+    return row
+  row["train_fraction_of_ceiling"] = row["train_gflops"] / ceiling
+  row["infer_fraction_of_ceiling"] = row["infer_gflops"] / ceiling
+  logging.info("%s %d jit=%s: train %.0f tokens/s (%.1f GFLOP/s), infer %.0f tokens/s",
+               batching, budget, jit, row["train_tokens_per_sec"], row["train_gflops"],
+               row["infer_tokens_per_sec"])
+  return row
+
+
 def bilm_throughput(train_pattern: str, config, words, chars, batch_tokens: int,
                     num_batches: int = 60, min_seconds: float = 20.0) -> Dict[str, float]:
   """Model-only BiLM training tokens/s on `num_batches` batches streamed from shards.
@@ -140,8 +189,8 @@ def bilm_throughput(train_pattern: str, config, words, chars, batch_tokens: int,
   config = dataclasses.replace(config, encoder=dataclasses.replace(
       config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
   featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
-  bilm = bilm_training.build_bilm(config)
-  train_step = bilm_training.make_train_step(
+  bilm = bilm_steps.build_bilm(config)
+  train_step = bilm_steps.make_train_step(
       bilm, tf.keras.optimizers.Adam(1e-3, global_clipnorm=5.0), tf.distribute.get_strategy())
   step = lambda batch: train_step(batch)[0]
   batches = list(corpus.lm_dataset(train_pattern, featurizer, batch_tokens, seed=0)
@@ -180,9 +229,9 @@ def bilm_training_run(train_pattern: str, valid_pattern: str, config, words, cha
       config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
   tf.keras.utils.set_random_seed(seed)
   featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
-  bilm = bilm_training.build_bilm(config, setting.precision)
+  bilm = bilm_steps.build_bilm(config, setting.precision)
   optimizer = lazy_adam.make(setting.optimizer, 2e-3, 5.0)
-  train_step = bilm_training.make_train_step(bilm, optimizer, tf.distribute.get_strategy())
+  train_step = bilm_steps.make_train_step(bilm, optimizer, tf.distribute.get_strategy())
   data = corpus.lm_dataset(train_pattern, featurizer, setting.batch_tokens, seed).repeat()
   tokens, start, loss = 0, None, None
   for i, batch in enumerate(data.take(steps)):
@@ -193,10 +242,43 @@ def bilm_training_run(train_pattern: str, valid_pattern: str, config, words, cha
     tokens += int(tf.reduce_sum(batch["lengths"]))
   float(loss[0])
   secs = time.perf_counter() - start
-  ppl = bilm_training.perplexity(bilm, corpus.lm_dataset(
-      valid_pattern, featurizer, bilm_training.EVAL_BATCH_TOKENS, seed=0, shuffle=False))
+  ppl = bilm_steps.perplexity(bilm, corpus.lm_dataset(
+      valid_pattern, featurizer, bilm_steps.EVAL_BATCH_TOKENS, seed=0, shuffle=False))
   return {"train_tokens_per_sec": tokens / secs, "steps": steps,
           "timed_steps": steps - warmup_steps,
           "timed_secs": secs, "valid_perplexity_forward": ppl["forward"],
           "valid_perplexity_backward": ppl["backward"],
           "final_sampled_loss_forward": float(loss[0]), **dataclasses.asdict(setting)}
+
+
+def bilm_settings(train_pattern: str, valid_pattern: str, words, chars,
+                  settings: Sequence[str], steps: int) -> List[dict]:
+  """`bilm_training_run` for each "precision:optimizer:num_sampled:batch_tokens" setting
+  (ValueError for a malformed one), all from the same initial weights."""
+  parsed = [BiLMSetting.parse(s) for s in settings]  # all checked before any work
+  rows = []
+  for setting in parsed:
+    config = BiLMConfig(encoder=EncoderConfig(dropout=0.1, word_dropout=0.0))
+    r = bilm_training_run(train_pattern, valid_pattern, config, words, chars, setting, steps)
+    logging.info("%s: %.0f tokens/s; after %d steps valid perplexity forward %.1f backward %.1f",
+                 setting, r["train_tokens_per_sec"], steps, r["valid_perplexity_forward"],
+                 r["valid_perplexity_backward"])
+    rows.append(r)
+  return rows
+
+
+def bilm_grid(train_pattern: str, words, chars, grid: Sequence[str], num_batches: int,
+              min_seconds: float) -> List[dict]:
+  """Model-only `bilm_throughput` for each "num_sampled:batch_tokens" pair."""
+  rows = []
+  for pair in grid:
+    num_sampled, batch_tokens = (int(x) for x in pair.split(":"))
+    config = BiLMConfig(encoder=EncoderConfig(dropout=0.1, word_dropout=0.0),
+                        num_sampled=num_sampled)
+    r = bilm_throughput(train_pattern, config, words, chars, batch_tokens, num_batches,
+                        min_seconds)
+    r.update(num_sampled=num_sampled, batch_tokens=batch_tokens)
+    logging.info("num_sampled %d batch_tokens %d: %.0f tokens/s", num_sampled, batch_tokens,
+                 r["train_tokens_per_sec"])
+    rows.append(r)
+  return rows

@@ -20,7 +20,7 @@ counted. Characters likewise.
 """
 import dataclasses
 import os
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -30,11 +30,13 @@ from tf_bilm_ner import files
 from tf_bilm_ner.config import BiLMConfig, ConfigError, EncoderConfig
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.lm_vocab import LM_RESERVED
+from tf_bilm_ner.errors import UserError, error_line
 from tf_bilm_ner.layers.encoder import Encoder
 
 SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
-SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           "checkpoints")
+# The repository's checkpoints/ (tf_bilm_ner/transfer/surgery.py -> the checkout's root).
+SHIPPED_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "checkpoints")
 # Checkpoint name under model/encoder/ -> the tagger's variable.
 ENCODER_VARIABLES: Dict[str, Callable[[Encoder], tf.Variable]] = {
     "word_embedding/embeddings": lambda e: e.word_embedding.embeddings,
@@ -55,7 +57,7 @@ LOOP_STATE = ("epoch", "batches_in_epoch", "save_counter", "epoch_loss_forward",
 SHARED_SIZES = ("word_dim", "char_dim", "char_filters", "char_kernel_size", "lstm_units")
 
 
-class TransferError(ValueError):
+class TransferError(UserError):
   """A BiLM checkpoint that cannot initialise this tagger; the message says why."""
 
 
@@ -93,7 +95,7 @@ class TransferReport:
 
 
 def shipped() -> List[str]:
-  """Names of the BiLMs shipped in the repository's checkpoints/ (see ship.py)."""
+  """Names of the BiLMs shipped in the repository's checkpoints/ (see packaging.py)."""
   if not os.path.isdir(SHIPPED_DIR):
     return []
   return sorted(n for n in os.listdir(SHIPPED_DIR)
@@ -111,7 +113,7 @@ def resolve(path: str) -> str:
 
 
 def load_source(path: str) -> BiLMSource:
-  """Reads a BiLM directory (a train_bilm run dir or a packaged one, see ship.py).
+  """Reads a BiLM directory (a train_bilm run dir or a packaged one, see packaging.py).
 
   `path` holds bilm_config.json, vocab/words.txt, vocab/chars.txt and ckpt/
   (its latest checkpoint is used); or `path` is a checkpoint prefix inside such
@@ -149,6 +151,27 @@ def check_sizes(encoder: EncoderConfig, source: BiLMSource, names=SHARED_SIZES,
     raise TransferError(f"{source.directory}: encoder sizes differ ({'; '.join(diff)})")
 
 
+def sizes_from_bilm(encoder: EncoderConfig, bilm: EncoderConfig, keep: Sequence[str] = ()
+                    ) -> EncoderConfig:
+  """`encoder` with the BiLM's shared sizes (`SHARED_SIZES`), except those named in `keep`
+  (sizes asked for explicitly; `check_sizes` then tells whether they fit)."""
+  return dataclasses.replace(encoder, **{n: getattr(bilm, n) for n in SHARED_SIZES
+                                         if n not in keep})
+
+
+def continued_config(source: BiLMSource, config: BiLMConfig, given: Dict[str, int]
+                     ) -> BiLMConfig:
+  """The BiLMConfig for pretraining continued from `source`: the source's sizes, with
+  `config`'s sampled-softmax size and dropout. `given`: sizes asked for explicitly, which
+  must be the source's (TransferError otherwise)."""
+  asked = EncoderConfig(**{n: given.get(n, getattr(source.config.encoder, n))
+                           for n in SHARED_SIZES})
+  check_sizes(asked, source, this="asked for")
+  return dataclasses.replace(source.config, num_sampled=config.num_sampled,
+                             encoder=dataclasses.replace(source.config.encoder,
+                                                         dropout=config.encoder.dropout))
+
+
 def extend(vocab: vocab_lib.Vocabulary, bilm_vocab: vocab_lib.Vocabulary) -> vocab_lib.Vocabulary:
   """`vocab` plus every entry of `bilm_vocab` it lacks (appended in the BiLM's order).
 
@@ -180,7 +203,7 @@ _READ_ERRORS = (tf.errors.OpError, ValueError, IndexError)  # IndexError: trunca
 
 
 def _unreadable(path: str, e: Exception) -> TransferError:
-  return TransferError(f"{path}: unreadable checkpoint ({files.error_line(e)})")
+  return TransferError(f"{path}: unreadable checkpoint ({error_line(e)})")
 
 
 def _read(path: str):
@@ -247,4 +270,22 @@ def transfer(encoder: Encoder, words: vocab_lib.Vocabulary, chars: vocab_lib.Voc
     report.rows.append((f"model/encoder/{short}", "mapped", detail))
   for name in left or []:
     report.rows.append((name, "left", "initialisation"))
+  return report
+
+
+def initialise_tagger(tagger, words: vocab_lib.Vocabulary, chars: vocab_lib.Vocabulary,
+                      source: BiLMSource) -> TransferReport:
+  """Sets a tagger's encoder (and its frozen `bilm_encoder`, with `bilm_features`) from the
+  BiLM; the projection, CRF and any top BiLSTM keep their initialisation.
+
+  Args:
+    tagger: a `models.tagger.Tagger` with its variables built.
+    words, chars: the tagger's vocabularies (rows are matched by string).
+  """
+  report = transfer(tagger.encoder, words, chars, source,
+                    left=[v.name for v in tagger.trainable_variables if "encoder" not in v.name])
+  if tagger.config.bilm_features:  # the frozen copy: BiLM <unk> rows for words it lacks
+    transfer(tagger.bilm_encoder, words, chars, source, fresh_as_unk=True)
+    report.rows.append(("model/bilm_encoder/*", "mapped",
+                        "frozen copy of the encoder rows; words the BiLM lacks: its <unk>"))
   return report

@@ -13,7 +13,8 @@ import re
 import statistics
 from typing import Dict, List
 
-from tf_bilm_ner import reporting
+from tf_bilm_ner import files
+from tf_bilm_ner.experiments import reporting
 
 INITS = {"random_init": "random init", "bilm_init": "BiLM init"}
 
@@ -33,7 +34,8 @@ def _finish(plt, fig, ax, xlabel: str, ylabel: str, title: str, out_png: str) ->
   ax.grid(alpha=0.3)
   ax.legend()
   fig.tight_layout()
-  fig.savefig(out_png, dpi=120)
+  with files.atomic_file(out_png, "wb") as f:
+    fig.savefig(f, dpi=120, format="png")
   plt.close(fig)
   return True
 

@@ -7,12 +7,12 @@ import tensorflow as tf
 from absl import logging
 
 from tf_bilm_ner import files, metrics, provenance
-from tf_bilm_ner import run_dir as run_dir_lib
 from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import Sentence, read_conll, write_conll
 from tf_bilm_ner.data.labeled import Featurizer, LabeledData
 from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.training import checkpoints
 
 FEATURE_SIGNATURE = {
     "token_ids": tf.TensorSpec([None, None], tf.int32),
@@ -70,7 +70,7 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
   allowed: they count as missed entities, a warning names them, and the scores list them
   under `unknown_gold_tags`.
   """
-  tagger, featurizer, vocabs, _ = run_dir_lib.load_tagger(run_dir, which)
+  tagger, featurizer, vocabs, _ = checkpoints.restore_tagger(run_dir, which)
   sentences = read_conll(data_path)
   predictable = tag_scheme.iob2_tag_set(vocabs.tags.entries)
   unknown = sorted({t for s in sentences for t in s.tags} - set(predictable))
@@ -93,7 +93,7 @@ def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float
   given); writes `<run_dir>/eval/{scores.json, <split>_predictions.conll}`.
 
   Args:
-    result: the `training.TrainResult`.
+    result: the `tagger_loop.TrainResult`.
     paths: "train", "devel" and optionally "test" -> CoNLL file (None: not scored).
     seed, started: for the provenance record (`started`: time.time() at the run's start).
   """

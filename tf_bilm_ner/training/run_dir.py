@@ -1,4 +1,4 @@
-"""The layout of a tagger run directory, and loading a trained tagger from it.
+"""A run directory: its layout, who holds it, its configs and its history.
 
   <run_dir>/
     tagger_config.json   TaggerConfig: how to rebuild the model
@@ -10,23 +10,30 @@
     history.jsonl        one JSON line per epoch: loss, devel P/R/F1, tokens/s, wall time
     transfer.json        with --init_from_bilm: what was mapped from which BiLM checkpoint
     eval/                scores.json and predictions written by tools/train_tagger.py
+    .lock                the process training in it (`hold`)
+
+A BiLM run (`bilm_loop.py`) has the same `vocab/`, `ckpt/`, `tensorboard/`, `history.jsonl`
+and `.lock`, with `bilm_config.json` and `bilm_train_config.json`.
 """
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import shutil
+import socket
 from typing import Any, Dict, Optional, Sequence
 
 import tensorflow as tf
+from absl import logging
 
 from tf_bilm_ner import files
-from tf_bilm_ner.config import ConfigError, TaggerConfig
+from tf_bilm_ner.config import ConfigError
 from tf_bilm_ner.data import vocab as vocab_lib
-from tf_bilm_ner.data.labeled import Featurizer
-from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.errors import UserError
 
 
-class RunDirError(ValueError):
+class RunDirError(UserError):
   """A run directory that cannot be used as asked."""
 
 
@@ -48,6 +55,48 @@ class Vocabs:
                vocab_lib.Vocabulary.load(os.path.join(directory, "tags.txt"), reserved=()))
 
 
+LOCK_FILE = ".lock"
+_HELD: Dict[str, int] = {}  # real path -> open lock file of a run directory this process holds
+
+
+@contextlib.contextmanager
+def hold(run_dir: str):
+  """Holds `run_dir` for this process for the duration of the block.
+
+  Another process asking for it meanwhile gets a RunDirError naming the holder. The hold is
+  an flock on `<run_dir>/.lock`: the kernel releases it when its process ends, however it
+  ends (SIGKILL included), so a crashed run never leaves the directory stuck. Re-entrant
+  within a process.
+  """
+  check_writable(run_dir)
+  key = os.path.realpath(run_dir)
+  if key in _HELD:
+    yield
+    return
+  fd = os.open(os.path.join(run_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except BlockingIOError:
+    holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+    os.close(fd)
+    raise RunDirError(f"{run_dir}: in use by {holder}; wait for it to finish or stop it, or "
+                      "choose another --run_dir") from None
+  except OSError as e:  # a file system without locks (some NFS set-ups)
+    os.close(fd)
+    logging.warning("%s: cannot lock the run directory (%s); make sure no other process "
+                    "trains in it", run_dir, e.strerror)
+    yield
+    return
+  os.ftruncate(fd, 0)
+  os.write(fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode())
+  _HELD[key] = fd
+  try:
+    yield
+  finally:
+    del _HELD[key]
+    os.close(fd)  # releases the flock
+
+
 def paths(run_dir: str) -> dict:
   return {k: os.path.join(run_dir, v) for k, v in dict(
       tagger_config="tagger_config.json", train_config="train_config.json", vocab="vocab",
@@ -64,40 +113,6 @@ def check_writable(run_dir: str) -> None:
     os.remove(probe)
   except OSError as e:
     raise RunDirError(f"{run_dir}: cannot write to the run directory ({e.strerror})") from None
-
-
-def checkpoint_bytes(objects: Sequence[Any]) -> int:
-  """Bytes one checkpoint of these models/optimisers takes (float data, index excluded)."""
-  return sum(v.shape.num_elements() * v.dtype.size
-             for o in objects for v in o.variables)
-
-
-def check_free_space(directory: str, need_bytes: int, what: str) -> None:
-  """Fails before training if `directory`'s file system has less than `need_bytes` free."""
-  free = shutil.disk_usage(directory).free
-  if free < need_bytes:
-    raise RunDirError(f"{directory}: {free / 2**20:.0f} MiB free on its file system, but "
-                      f"{what} need about {need_bytes / 2**20:.0f} MiB; free space or choose "
-                      "another directory")
-
-
-def save_checkpoint(manager: tf.train.CheckpointManager, checkpoint_number=None) -> str:
-  """CheckpointManager.save; a failed write (disk full, quota, file size limit) is one line.
-
-  TF writes a checkpoint under `<prefix>_temp` and renames it when complete, and updates
-  the `checkpoint` state file last, so a failed save leaves the previous checkpoint listed
-  and intact; the temporary files are removed here.
-  """
-  try:
-    return manager.save(checkpoint_number=checkpoint_number)
-  except (tf.errors.OpError, OSError) as e:
-    for leftover in tf.io.gfile.glob(os.path.join(manager.directory, "*_temp")):
-      tf.io.gfile.rmtree(leftover)
-    message = getattr(e, "strerror", None) or files.error_line(e)[-200:]
-    raise RunDirError(
-        f"{manager.directory}: could not write a checkpoint ({message}); the last complete "
-        f"one ({manager.latest_checkpoint or 'none yet'}) is intact. Free space and rerun the "
-        "same command to resume from it") from None
 
 
 VOCAB_SIZE_KEYS = ("num_tags", "word_vocab_size", "char_vocab_size")
@@ -147,58 +162,8 @@ def prepare(run_dir: str, configs: Dict[str, Any], overwrite: bool,
   return False
 
 
-def load_tagger(run_dir: str, which: str = "best"):
-  """Rebuilds the tagger of a run and restores a checkpoint.
-
-  Args:
-    run_dir: a run directory written by `training.train_tagger`.
-    which: "best" (best devel F1) or "ckpt" (latest).
-  Returns:
-    (tagger, featurizer, vocabs, tagger_config)
-  """
-  p = paths(run_dir)
-  if not os.path.isdir(run_dir):
-    raise RunDirError(f"{run_dir}: run directory not found")
-  config = TaggerConfig.load(p["tagger_config"])
-  vocabs = Vocabs.load(p["vocab"])
-  if len(vocabs.words) != config.encoder.word_vocab_size or len(vocabs.tags) != config.num_tags:
-    raise RunDirError(f"{run_dir}: vocabulary sizes do not match {p['tagger_config']}")
-  tagger = Tagger(config)
-  featurizer = Featurizer(vocabs.words, vocabs.chars, config.encoder.max_chars_per_token)
-  prefix = tf.train.latest_checkpoint(p[which])
-  if prefix is None:
-    raise RunDirError(f"{p[which]}: no checkpoint found")
-  build_variables(tagger)
-  try:
-    status = tf.train.Checkpoint(model=tagger).read(prefix)
-    status.assert_existing_objects_matched().expect_partial()
-  except (tf.errors.OpError, ValueError, IndexError, AssertionError) as e:
-    # A truncated or foreign file: TF's own message, first line, without its traceback.
-    raise RunDirError(f"{prefix}: unreadable checkpoint ({files.error_line(e)[:300]}); the "
-                      "previous checkpoint, if any, is listed in the directory's `checkpoint` "
-                      "file") from None
-  return tagger, featurizer, vocabs, config
-
-
-def restore(path: str, core: Dict[str, Any], optional: Dict[str, Any]) -> None:
-  """Restores a training checkpoint: `core` objects must all be in it; `optional` ones
-  (added to the format later) are restored when present and keep their values otherwise."""
-  tf.train.Checkpoint(**core).restore(path).assert_existing_objects_matched()
-  tf.train.Checkpoint(**optional).restore(path).expect_partial()
-
-
-def build_variables(tagger: Tagger) -> None:
-  """Creates the tagger's variables with a dummy batch, so restores are immediate."""
-  tagger.build_from_features({"token_ids": tf.zeros([1, 2], tf.int32),
-                              "char_ids": tf.zeros([1, 2, 3], tf.int32),
-                              "lengths": tf.constant([2], tf.int32)})
-
-
 def append_history(run_dir: str, record: dict) -> None:
-  with open(paths(run_dir)["history"], "a", encoding="utf-8") as f:
-    f.write(json.dumps(record, sort_keys=True) + "\n")
-    f.flush()
-    os.fsync(f.fileno())
+  files.append_line_synced(paths(run_dir)["history"], json.dumps(record, sort_keys=True))
 
 
 def read_history(run_dir: str, upto_epoch: Optional[int] = None) -> list:
@@ -217,8 +182,21 @@ def read_history(run_dir: str, upto_epoch: Optional[int] = None) -> list:
 
 def rewrite_history(run_dir: str, rows: list) -> None:
   """Replaces history.jsonl atomically (used on resume to drop epochs not checkpointed)."""
-  path = paths(run_dir)["history"]
-  tmp = f"{path}.tmp-{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
-  os.replace(tmp, path)
+  files.write_text_atomic(paths(run_dir)["history"],
+                          "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+
+
+def write_report(run_dir: str, report: dict, finished: bool) -> None:
+  """Writes a BiLM run's `<run_dir>/report.json`: `report` (the shards' manifest path, the
+  provenance of the latest process, the history), whether training finished, and `starts`,
+  the provenance of every process that trained this run (a run resumed across several
+  sessions lists each)."""
+  path = os.path.join(run_dir, "report.json")
+  old = {}
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      old = json.load(f)
+  starts = old.get("starts", [])
+  if not finished:
+    starts = starts + [report["provenance"]]
+  files.write_json_atomic(path, {**old, **report, "starts": starts, "finished": finished})

@@ -1,0 +1,59 @@
+"""Continuing pretraining from a BiLM: all its weights, and where in its data it stopped."""
+import json
+import os
+from typing import Dict
+
+import tensorflow as tf
+from absl import logging
+
+from tf_bilm_ner.models.bilm import BiLM
+from tf_bilm_ner.transfer import surgery
+
+def warm_start(bilm: BiLM, path: str) -> None:
+  """Sets every weight of `bilm` (encoder and softmax) from the BiLM at `path`.
+
+  `path`: a train_bilm run directory, a checkpoint prefix, or a package made with
+  `include_softmax` (float16 weights are cast). Sizes and vocabularies must be the source's.
+  Raises:
+    surgery.TransferError: unreadable source, other sizes, or no softmax in it.
+  """
+  source = surgery.load_source(path)
+  surgery.check_sizes(bilm.config.encoder, source, this="this run",
+                       names=("word_vocab_size", "char_vocab_size") + surgery.SHARED_SIZES)
+  reader = tf.train.load_checkpoint(source.checkpoint)
+  variables = {f"encoder/{k}": get(bilm.encoder) for k, get in surgery.ENCODER_VARIABLES.items()}
+  variables.update(softmax_weights=bilm.softmax_weights, softmax_biases=bilm.softmax_biases)
+  for name, var in variables.items():
+    key = f"model/{name}{surgery.SUFFIX}"
+    if not reader.has_tensor(key):
+      raise surgery.TransferError(
+          f"{source.checkpoint}: has no {name}; continuing pretraining needs the softmax "
+          "(package the BiLM with --include_softmax, or use its train_bilm run directory)")
+    var.assign(tf.cast(reader.get_tensor(key), var.dtype))
+  logging.info("pretraining continues from %s (%d variables; the optimiser starts afresh)",
+               source.checkpoint, len(variables))
+
+
+POSITION_KEYS = ("epoch", "batches_in_epoch")  # train_bilm's position in its data, checkpointed
+
+
+def checkpoint_position(reader) -> Dict[str, int]:
+  """{"epoch", "batches_in_epoch"} of a train_bilm checkpoint (a `tf.train.load_checkpoint`
+  reader; {} for a checkpoint without them)."""
+  return {k: int(reader.get_tensor(f"{k}{surgery.SUFFIX}")) for k in POSITION_KEYS
+          if reader.has_tensor(f"{k}{surgery.SUFFIX}")}
+
+
+def source_position(path: str):
+  """(epoch, batches done in it) where the BiLM at `path` stopped training: its checkpoint's
+  loop state, or for a package its manifest's `source_position`."""
+  source = surgery.load_source(path)
+  manifest = os.path.join(source.directory, "manifest.json")
+  if os.path.exists(manifest):
+    with open(manifest, encoding="utf-8") as f:
+      position = json.load(f).get("source_position") or {}
+  else:
+    position = checkpoint_position(tf.train.load_checkpoint(source.checkpoint))
+  if set(position) != set(POSITION_KEYS):
+    raise surgery.TransferError(f"{path}: does not say where its training stopped")
+  return position["epoch"], position["batches_in_epoch"]
