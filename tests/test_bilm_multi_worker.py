@@ -87,10 +87,11 @@ class MultiWorkerTest(tf.test.TestCase):
     self.assertNotEmpty(names)
     for k in names:
       self.assertAllEqual(first[0][k], first[1][k])
-    # Only the chief wrote: no worker scratch checkpoint left, one history row.
+    # Only the chief wrote (and held the directory): no worker scratch checkpoint left, one
+    # history row.
     self.assertEqual(sorted(os.listdir(run_dir)),
-                     ["bilm_config.json", "bilm_train_config.json", "ckpt", "history.jsonl",
-                      "tensorboard", "vocab"])
+                     [".lock", "bilm_config.json", "bilm_train_config.json", "ckpt",
+                      "history.jsonl", "tensorboard", "vocab"])
     with open(os.path.join(run_dir, "history.jsonl")) as f:
       self.assertLen(f.readlines(), 1)
     # Both workers resume from the chief's step-4 checkpoint and finish epoch 1 at step 6.
