@@ -48,7 +48,7 @@ class ConllTest(tf.test.TestCase):
     self.assertErrorAt("a\tO\nb\tO\textra\n", 2, "expected 2 columns")
     self.assertErrorAt("a\tO\n\tO\n", 2, "empty or space-padded token")
     self.assertErrorAt("a\tO\nb\tB_Disease\n", 2, "malformed tag 'B_Disease'")
-    self.assertErrorAt("a\tO\n\nb\tE-X\n", 3, "malformed tag")
+    self.assertErrorAt("a\tO\n\nb\tX-Y\n", 3, "malformed tag")
     self.assertErrorAt(b"a\tO\nb\xff\xfe\tO\n", 2, "not valid UTF-8", mode="wb")
     self.assertErrorAt(b"a\tO\n\x00\x01\x02", 2, "binary", mode="wb")
     self.assertErrorAt("onlytoken\n", 1, "at least 2 columns")

@@ -55,6 +55,24 @@ class TrainTaggerEndToEndTest(tf.test.TestCase):
     with open(out) as f:
       self.assertAllClose(json.load(f)["micro"]["f1"], scores["devel"]["micro"]["f1"])
 
+  def test_untyped_biobert_files(self):
+    """BioBERT-format files (untyped B/I/O) train and score as one named entity type."""
+    data = {}
+    for name, path in (("train", TRAIN), ("devel", DEVEL)):
+      data[name] = os.path.join(self.get_temp_dir(), f"{name}_untyped.tsv")
+      with open(path) as f, open(data[name], "w") as g:
+        g.write(f.read().replace("-Disease", ""))
+    run_dir = os.path.join(self.get_temp_dir(), "untyped")
+    proc = _run("train_tagger.py", f"--run_dir={run_dir}", f"--train={data['train']}",
+                f"--devel={data['train']}", f"--test={data['devel']}", "--max_epochs=2",
+                "--entity_type=Disease", *SMALL)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("untyped tags (B/I/O) read as entity type 'Disease'", proc.stderr)
+    with open(os.path.join(run_dir, "vocab", "tags.txt")) as f:
+      self.assertEqual(sorted(f.read().split()), ["B-Disease", "I-Disease", "O"])
+    with open(os.path.join(run_dir, "eval", "scores.json")) as f:
+      self.assertEqual(list(json.load(f)["test"]["per_type"]), ["Disease"])
+
   def test_bad_input_is_a_usage_error_naming_file_and_line(self):
     bad = os.path.join(self.get_temp_dir(), "bad.tsv")
     with open(bad, "w") as f:

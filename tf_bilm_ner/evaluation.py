@@ -7,9 +7,10 @@ import tensorflow as tf
 from absl import logging
 
 from tf_bilm_ner import files, metrics, provenance
+from tf_bilm_ner.data import formats
 from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data import vocab as vocab_lib
-from tf_bilm_ner.data.conll import Sentence, read_conll, write_conll
+from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE, Sentence, write_conll
 from tf_bilm_ner.data.labeled import Featurizer, LabeledData
 from tf_bilm_ner.models.tagger import Tagger
 from tf_bilm_ner.training import checkpoints
@@ -63,7 +64,7 @@ def score_dict(micro: metrics.Score, per_type) -> dict:
 
 
 def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
-                  which: str = "best") -> dict:
+                  which: str = "best", entity_type: str = DEFAULT_ENTITY_TYPE) -> dict:
   """Scores a run's checkpoint on a CoNLL file; optionally writes token/gold/predicted CoNLL.
 
   Gold tags the tagger cannot predict (absent from its tag vocabulary) are
@@ -71,7 +72,7 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
   under `unknown_gold_tags`.
   """
   tagger, featurizer, vocabs, _ = checkpoints.restore_tagger(run_dir, which)
-  sentences = read_conll(data_path)
+  sentences = formats.read_labeled(data_path, entity_type)
   predictable = tag_scheme.iob2_tag_set(vocabs.tags.entries)
   unknown = sorted({t for s in sentences for t in s.tags} - set(predictable))
   if unknown:
@@ -88,7 +89,8 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
   return scores
 
 
-def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float) -> dict:
+def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float,
+              entity_type: str = DEFAULT_ENTITY_TYPE) -> dict:
   """Scores a finished training run's best checkpoint on devel (and test, if its path is
   given); writes `<run_dir>/eval/{scores.json, <split>_predictions.conll}`.
 
@@ -104,7 +106,8 @@ def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float
   for split in ("devel", "test"):
     if paths.get(split):
       report[split] = evaluate_file(result.run_dir, paths[split],
-                                    os.path.join(eval_dir, f"{split}_predictions.conll"))
+                                    os.path.join(eval_dir, f"{split}_predictions.conll"),
+                                    entity_type=entity_type)
   report["provenance"] = provenance.record([p for p in paths.values() if p], seed=seed,
                                            started=started)
   files.write_json_atomic(os.path.join(eval_dir, "scores.json"), report)

@@ -15,8 +15,8 @@ from absl import app, flags
 
 from tf_bilm_ner import files, provenance
 from tf_bilm_ner.config import TrainConfig
-from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import training_speed
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 

@@ -12,12 +12,16 @@ import time
 from absl import app, flags, logging
 
 from tf_bilm_ner import files, provenance
+from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE
 from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.evaluation import evaluate_file
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "Run directory written by train_tagger.")
-flags.DEFINE_string("data", None, "CoNLL/IOB2 file with gold tags.")
+flags.DEFINE_string("data", None, "File with gold tags: CoNLL in any tagging scheme (IOB2, "
+                    "IOB1, IOBES, untyped B/I/O) or PubTator with annotations.")
+flags.DEFINE_string("entity_type", DEFAULT_ENTITY_TYPE, "The entity type of untyped B/I/O "
+                    "tags.")
 flags.DEFINE_enum("checkpoint", "best", ["best", "ckpt"],
                   "best: the best devel-F1 checkpoint; ckpt: the latest one.")
 flags.DEFINE_string("predictions_out", None, "Write token/gold/predicted CoNLL here.")
@@ -35,7 +39,8 @@ def main(argv):
       raise app.UsageError(f"--{flag}: directory not writable: {os.path.dirname(out)}")
   started = time.time()
   try:
-    scores = evaluate_file(FLAGS.run_dir, FLAGS.data, FLAGS.predictions_out, FLAGS.checkpoint)
+    scores = evaluate_file(FLAGS.run_dir, FLAGS.data, FLAGS.predictions_out, FLAGS.checkpoint,
+                           FLAGS.entity_type)
   except UserError as err:
     raise app.UsageError(str(err)) from None
   scores["provenance"] = provenance.record([FLAGS.data], started=started)

@@ -14,6 +14,7 @@ from absl import app, flags, logging
 
 from tf_bilm_ner.config import PRECISIONS, EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data import tag_scheme
+from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE
 from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 from tf_bilm_ner.training import fine_tuning
@@ -28,6 +29,8 @@ flags.DEFINE_string("train", None, "Training file; overrides <data_dir>/train.ts
 flags.DEFINE_string("devel", None, "Devel file for early stopping; overrides <data_dir>/devel.tsv.")
 flags.DEFINE_string("test", None, "Test file scored once after training; overrides "
                     "<data_dir>/test.tsv. Use --notest_eval to skip.")
+flags.DEFINE_string("entity_type", DEFAULT_ENTITY_TYPE, "The entity type of untyped B/I/O "
+                    "tags (BioBERT's files); typed files keep their own types.")
 flags.DEFINE_bool("test_eval", True, "Score the best checkpoint on the test file after training.")
 flags.DEFINE_bool("overwrite", False, "Replace a run with a different config in --run_dir.")
 flags.DEFINE_string("tagger_config", None, "TaggerConfig JSON; the size flags below are then "
@@ -132,7 +135,7 @@ def main(argv):
     report = fine_tuning.fine_tune(paths, FLAGS.run_dir, tagger_config, train_config,
                                    overwrite=FLAGS.overwrite,
                                    checkpoint_every_secs=FLAGS.checkpoint_every_secs,
-                                   started=started)
+                                   started=started, entity_type=FLAGS.entity_type)
   except UserError as err:
     raise app.UsageError(str(err)) from None
   logging.info("best epoch %d; devel F1 %.2f%s; scores in %s", report["best_epoch"],
