@@ -18,9 +18,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_tool(tool: str, *args: str, timeout: float = 900, **kwargs) -> subprocess.CompletedProcess:
-  """Runs tools/<tool> in a fresh Python process; stdout and stderr captured as text.
+  """Runs tools/<tool> in a fresh Python process, as a user would (no TF_CPP_MIN_LOG_LEVEL);
+  stdout and stderr captured as text.
   `kwargs` go to subprocess.run (e.g. preexec_fn)."""
-  env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the binaries quiet TensorFlow themselves (cli.py)
   return subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), *args],
                         capture_output=True, text=True, env=env, timeout=timeout, **kwargs)
 

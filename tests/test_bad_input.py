@@ -6,6 +6,7 @@ directories, checkpoints, SavedModels, transfer), the serving signatures, output
 the binaries themselves (exit status, message, no traceback, no partial output).
 """
 import os
+import re
 import shutil
 import tempfile
 
@@ -16,7 +17,8 @@ from tests.helpers import run_tool as _run
 from tests.test_bilm_training import _shards
 from tf_bilm_ner import evaluation
 from tf_bilm_ner.data import vocab as vocab_lib
-from tf_bilm_ner.data.conll import ConllFormatError, read_conll
+from tf_bilm_ner.data.conll import ConllFormatError
+from tf_bilm_ner.data.formats import read_labeled
 from tf_bilm_ner.serving import export
 from tf_bilm_ner.serving import tag_documents
 from tf_bilm_ner.training import checkpoints
@@ -25,7 +27,11 @@ from tf_bilm_ner.transfer import surgery
 
 LONG = "".join(f"w{i}\tO\n" for i in range(10_000)).encode()
 
-# name, file bytes, (line, message) of the expected error, or the (tokens, tags) read.
+PUBTATOR = (b"7|t|Ataxia telangiectasia.\n7|a|It is rare.\n"
+            b"7\t0\t21\tAtaxia telangiectasia\tDisease\tD001260\n\n")
+
+# name, file bytes, (line, message) of the expected error, or the [(tokens, tags)] read.
+# Every labeled-data reader (train_tagger, evaluate, the pipeline) goes through read_labeled.
 CONLL_CASES = [
     ("empty file", b"", (None, "no sentences")),
     ("only blank lines", b"\n\r\n\n", (None, "no sentences")),
@@ -36,16 +42,36 @@ CONLL_CASES = [
     ("tab inside a token", b"IL-2\tB-X\nalpha\tchain\tI-X\n", (2, "expected 2 columns")),
     ("malformed tag", b"a\tO\nb\tB_Disease\n", (2, "malformed tag 'B_Disease'")),
     ("space-padded token", b"a\tO\n a\tO\n", (2, "empty or space-padded token")),
-    ("CRLF line endings", b"IL-2\tB-X\r\ngene\tI-X\r\n\r\n", (["IL-2", "gene"], ["B-X", "I-X"])),
-    ("UTF-8 BOM", b"\xef\xbb\xbfIL-2\tB-X\n", (["IL-2"], ["B-X"])),
-    ("IOB1 chunk start", b"IL-2\tI-X\n", (["IL-2"], ["B-X"])),  # repaired, with a warning
-    ("10,000-token sentence", LONG, ([f"w{i}" for i in range(10_000)], ["O"] * 10_000)),
-    ("1,000-character token", b"a" * 1000 + b"\tO\n", (["a" * 1000], ["O"])),
+    ("CRLF line endings", b"IL-2\tB-X\r\ngene\tI-X\r\n\r\n", [(["IL-2", "gene"], ["B-X", "I-X"])]),
+    ("UTF-8 BOM", b"\xef\xbb\xbfIL-2\tB-X\n", [(["IL-2"], ["B-X"])]),
+    ("IOB1 chunk start", b"IL-2\tI-X\n", [(["IL-2"], ["B-X"])]),  # repaired, with a warning
+    ("IOB1 file", b"a\tI-X\nb\tI-X\nc\tB-X\nd\tO\ne\tI-Y\n",
+     [(list("abcde"), ["B-X", "I-X", "B-X", "O", "B-Y"])]),
+    ("IOBES file", b"a\tS-X\nb\tB-X\nc\tI-X\nd\tE-X\ne\tO\n",
+     [(list("abcde"), ["B-X", "B-X", "I-X", "I-X", "O"])]),
+    ("IOBES with an unknown prefix", b"a\tS-X\nb\tM-X\n", (2, "malformed tag 'M-X'")),
+    ("untyped B/I/O (BioBERT)", b"IL-2\tB\ngene\tI\nis\tO\n\nx\tB\n",
+     [(["IL-2", "gene", "is"], ["B-Entity", "I-Entity", "O"]), (["x"], ["B-Entity"])]),
+    ("untyped and typed mixed", b"a\tB\nb\tO\n\nc\tB-X\n",
+     (4, "typed tag 'B-X', but line 1 has an untyped one")),
+    ("PubTator with annotations", PUBTATOR,
+     [(["Ataxia", "telangiectasia", "."], ["B-Disease", "I-Disease", "O"]),
+      (["It", "is", "rare", "."], ["O"] * 4)]),
+    ("PubTator mention not at its offsets", PUBTATOR.replace(b"\t0\t21\t", b"\t1\t22\t"),
+     (3, "mention 'Ataxia telangiectasia' but the text at 1-22 is")),
+    ("PubTator offsets past the text", PUBTATOR.replace(b"\t0\t21\t", b"\t30\t99\t"),
+     (3, "offsets 30-99 outside the document's 34 characters")),
+    ("PubTator document without abstract", b"7|t|Ataxia.\n\n",
+     (1, "document 7 lacks its abstract (|a|) line")),
+    ("PubTator garbage line", PUBTATOR.replace(b"7\t0", b"junk line\n7\t0"),
+     (3, "expected 'PMID|t|title', 'PMID|a|abstract' or an annotation line")),
+    ("10,000-token sentence", LONG, [([f"w{i}" for i in range(10_000)], ["O"] * 10_000)]),
+    ("1,000-character token", b"a" * 1000 + b"\tO\n", [(["a" * 1000], ["O"])]),
 ]
 
 
 def _write(directory, name, content: bytes):
-  path = os.path.join(directory, name.replace(" ", "_").replace(",", "") + ".tsv")
+  path = os.path.join(directory, re.sub(r"[^A-Za-z0-9-]+", "_", name) + ".tsv")
   with open(path, "wb") as f:
     f.write(content)
   return path
@@ -57,17 +83,16 @@ class ConllTableTest(tf.test.TestCase):
     for name, content, want in CONLL_CASES:
       with self.subTest(name):
         path = _write(self.get_temp_dir(), name, content)
-        if isinstance(want[0], list):
-          sentences = read_conll(path)
-          self.assertLen(sentences, 1)
-          self.assertEqual((sentences[0].tokens, sentences[0].tags), want)
+        if isinstance(want, list):
+          self.assertEqual([(s.tokens, s.tags) for s in read_labeled(path)], want)
         else:
           line, message = want
           where = f"{path}:{line}: " if line else f"{path}: "
           with self.assertRaises(ConllFormatError) as ctx:
-            read_conll(path)
+            read_labeled(path)
           self.assertTrue(str(ctx.exception).startswith(where), str(ctx.exception))
           self.assertIn(message, str(ctx.exception))
+          self.assertNotIn("\n", str(ctx.exception))
 
 
 class ModelInputTableTest(tf.test.TestCase):
@@ -226,6 +251,8 @@ class ModelInputTableTest(tf.test.TestCase):
     with open(os.path.join(bilm, "vocab", "words.txt"), "a") as f:
       f.write("extra\n")
     text = self._data("text", "Ataxia telangiectasia is rare.\n".encode())
+    mixed = self._data("mixed", b"a\tB\nb\tO\n\nc\tB-X\n")
+    pubtator = self._data("pubtator", PUBTATOR.replace(b"\t0\t21\t", b"\t1\t22\t"))
     # tool, args, message, an output that must not exist afterwards
     cases = [
         ("train_tagger.py", [f"--run_dir={tmp}/t", f"--train={empty}", f"--devel={empty}"],
@@ -233,6 +260,13 @@ class ModelInputTableTest(tf.test.TestCase):
         ("evaluate.py", [f"--run_dir={self.run_dir}", f"--data={garbage}",
                          f"--scores_out={tmp}/s.json"],
          f"{garbage}:1: NUL byte", f"{tmp}/s.json"),
+        ("train_tagger.py", [f"--run_dir={tmp}/u", f"--train={mixed}", f"--devel={mixed}"],
+         f"{mixed}:4: typed tag 'B-X', but line 1 has an untyped one", f"{tmp}/u/ckpt"),
+        ("evaluate.py", [f"--run_dir={self.run_dir}", f"--data={pubtator}",
+                         f"--scores_out={tmp}/p.json"],
+         f"{pubtator}:3: mention 'Ataxia telangiectasia' but the text", f"{tmp}/p.json"),
+        ("evaluate.py", [f"--run_dir={self.run_dir}", f"--data={tmp}/missing.tsv"],
+         f"{tmp}/missing.tsv: file not found", None),
         ("predict.py", [f"--model={no_asset}", f"--input={text}", f"--output={tmp}/p.jsonl"],
          "assets/words.txt: missing from the SavedModel", f"{tmp}/p.jsonl"),
         ("export_saved_model.py", [f"--run_dir={cut_run}", f"--export_dir={tmp}/e"],
@@ -242,12 +276,16 @@ class ModelInputTableTest(tf.test.TestCase):
          "do not match bilm_config.json", f"{tmp}/x"),
     ]
     for tool, args, message, output in cases:
-      with self.subTest(tool):
+      with self.subTest(f"{tool} {message}"):
         proc = _run(tool, *args)
-        self.assertNotEqual(proc.returncode, 0)
-        self.assertIn(message, proc.stderr)
-        self.assertNotIn("Traceback", proc.stderr)
-        self.assertFalse(os.path.exists(output), output)
+        self.assertEqual(proc.returncode, 1)
+        # One line with the error, the last; no TensorFlow start-up lines, no flag help.
+        lines = proc.stderr.strip().splitlines()
+        self.assertTrue(lines[-1].startswith(f"{tool}: error: "), proc.stderr)
+        self.assertIn(message, lines[-1])
+        self.assertEqual([l for l in lines if "error" in l.lower()], lines[-1:], proc.stderr)
+        self.assertLessEqual(len(lines), 3, proc.stderr)
+        self.assertFalse(output and os.path.exists(output), output)
 
 
 if __name__ == "__main__":

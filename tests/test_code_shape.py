@@ -28,6 +28,25 @@ class CodeShapeTest(unittest.TestCase):
             too_long.append(f"{rel}: {node.name} {node.end_lineno - node.lineno + 1} lines")
     self.assertEqual(too_long, [])
 
+  def test_binaries_go_through_cli(self):
+    """Every binary imports cli before TensorFlow (it quiets TF's start-up logs) and runs its
+    main through cli.run (a UserError becomes one line on stderr)."""
+    wrong = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "tools", "*.py"))):
+      if path.endswith("__init__.py"):
+        continue
+      with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+      imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+      first = imports[0] if imports else None
+      calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+      if not (isinstance(first, ast.ImportFrom) and first.module == "tf_bilm_ner"
+              and [a.name for a in first.names] == ["cli"]):
+        wrong.append(f"{os.path.basename(path)}: first import is not 'from tf_bilm_ner import cli'")
+      if "cli.run" not in calls or "app.run" in calls:
+        wrong.append(f"{os.path.basename(path)}: main not run by cli.run")
+    self.assertEqual(wrong, [])
+
 
 if __name__ == "__main__":
   unittest.main()

@@ -1,4 +1,5 @@
 """SavedModel export: round trip without tensorflow_addons, saved_model_cli, TF Serving REST bodies."""
+import dataclasses
 import itertools
 import json
 import os
@@ -17,7 +18,12 @@ from tf_bilm_ner.data import tokenizer
 from tf_bilm_ner.data.conll import Sentence, read_conll
 from tf_bilm_ner.data.labeled import Featurizer
 from tf_bilm_ner.evaluation import predict_tags
+from tf_bilm_ner.config import ConfigError, TaggerConfig
+from tf_bilm_ner.data import vocab as vocab_lib
+from tf_bilm_ner.models.tagger import Tagger
 from tf_bilm_ner.serving import export
+from tf_bilm_ner.training import checkpoints
+from tf_bilm_ner.training import run_dir as run_dir_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _docs(sentences, per_doc=8):
@@ -93,11 +99,66 @@ class ExportTest(tf.test.TestCase):
                           ["words.txt", "chars.txt", "tags.txt"])
     with open(os.path.join(self.path, "assets.extra", "export_config.json")) as f:
       self.assertEqual(json.load(f), {"max_batch": 31, "max_tokens": 77,
-                                      "max_chars_per_token": 9, "max_text_chars": 100_000})
+                                      "max_chars_per_token": 9, "max_text_chars": 100_000,
+                                      "max_words": 0, "embedding_dtype": "float32"})
     self.assertEqual(export.export(self.run_dir, self.export_dir),
                      os.path.join(self.export_dir, "2"))  # next version
     with self.assertRaisesRegex(FileExistsError, "versions are immutable"):
       export.export(self.run_dir, self.export_dir, version=1)
+
+  def test_compact_exports(self):
+    """max_words: the same as a tagger built with only those words; float16: within rounding."""
+    tmp = self.get_temp_dir()
+    limits = dict(max_batch=31, max_tokens=77, max_text_chars=100_000)
+    half = export.export(self.run_dir, os.path.join(tmp, "half"), export_config=export.ExportConfig(
+        embedding_dtype="float16", **limits))
+    cut = export.export(self.run_dir, os.path.join(tmp, "cut"), export_config=export.ExportConfig(
+        max_words=40, **limits))
+    # The reference for `cut`: a run directory whose tagger has only the first 40 words.
+    small_run = os.path.join(tmp, "small_run")
+    p = run_dir_lib.paths(small_run)
+    config = TaggerConfig.load(os.path.join(self.run_dir, "tagger_config.json"))
+    config = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder,
+                                                                     word_vocab_size=40))
+    small = Tagger(config)
+    checkpoints.build_variables(small)
+    for mine, theirs in zip(small.weights, self.tagger.weights):
+      mine.assign(theirs[:40] if "word_embedding" in mine.name else theirs)
+    run_dir_lib.Vocabs(vocab_lib.Vocabulary(self.vocabs.words.entries[:40]), self.vocabs.chars,
+                       self.vocabs.tags).save(p["vocab"])
+    config.save(p["tagger_config"])
+    tf.train.CheckpointManager(tf.train.Checkpoint(model=small), p["best"], 1).save()
+    reference = export.export(small_run, os.path.join(tmp, "small"),
+                              export_config=export.ExportConfig(**limits))
+    batch = _padded(SENTENCES)
+
+    def tag(path):
+      fn = tf.saved_model.load(path).signatures["serving_default"]
+      return fn(tokens=tf.constant(batch["tokens"]), lengths=tf.constant(batch["lengths"]))
+
+    full, ref = tag(self.path), tag(reference)
+    for name, got, want, atol in (("cut", tag(cut), ref, 1e-6), ("half", tag(half), full, 5e-3)):
+      with self.subTest(name):
+        same = np.mean(got["tags"].numpy() == want["tags"].numpy())
+        self.assertGreaterEqual(same, 1.0 if name == "cut" else 0.97)
+        self.assertAllClose(got["tag_confidence"], want["tag_confidence"],
+                            atol=atol if name == "cut" else 1.0)
+        if name == "half":  # where the tags agree, the marginals differ by rounding only
+          agree = got["tags"].numpy() == want["tags"].numpy()
+          self.assertAllClose(got["tag_confidence"].numpy()[agree],
+                              want["tag_confidence"].numpy()[agree], atol=atol)
+    with open(os.path.join(cut, "assets", "words.txt")) as f:
+      self.assertEqual(f.read().split("\n")[:-1], self.vocabs.words.entries[:40])
+    self.assertEqual(TaggerConfig.load(os.path.join(
+        cut, "assets.extra", "tagger_config.json")).encoder.word_vocab_size, 40)
+    reader = tf.train.load_checkpoint(os.path.join(half, "variables", "variables"))
+    halves = [k for k, d in reader.get_variable_to_dtype_map().items() if d == tf.float16]
+    self.assertEqual([reader.get_variable_to_shape_map()[k] for k in halves],
+                     [[len(self.vocabs.words), 11]])  # the word table, and only it
+    with self.assertRaisesRegex(ConfigError, "embedding_dtype must be one of"):
+      export.ExportConfig(embedding_dtype="int8").validate()
+    with self.assertRaisesRegex(ConfigError, "max_words must be 0"):
+      export.ExportConfig(max_words=2).validate()
 
   def test_fresh_process_without_tfa_matches_the_eager_model(self):
     tmp = self.get_temp_dir()

@@ -11,6 +11,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXCEPTIONS = {
     ("tf_bilm_ner/data/sharding.py", "_write_shards"):
         "writes the shards inside the temporary folder of files.atomic_directory",
+    ("tf_bilm_ner/serving/shipping.py", "package_tagger"):
+        "moves the finished export into the temporary folder of files.atomic_directory",
     ("tf_bilm_ner/training/run_dir.py", "hold"):
         "the lock file: its content is informational, the flock is what counts",
     ("tf_bilm_ner/training/run_dir.py", "check_writable"):

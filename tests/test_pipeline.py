@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny(seed=1):
-  config = pipeline.preset("default", seed)
+  config = pipeline.preset("scratch", seed)
   encoder = EncoderConfig(word_dim=11, char_dim=5, char_filters=7, lstm_units=13,
                           dropout=0.1, word_dropout=0.0)
   return dataclasses.replace(
@@ -130,6 +130,33 @@ class PipelineTest(tf.test.TestCase):
     self.assertEqual(_weight_files(run_dir), weights)  # nothing retrained or re-exported
     with self.assertRaisesRegex(pipeline.run_dir_lib.RunDirError, "different config"):
       pipeline.run(run_dir, tiny(seed=2), self.data)
+    self._from_a_pretrained_bilm(os.path.join(run_dir, "bilm"))
+
+  def _from_a_pretrained_bilm(self, bilm):
+    """The default preset's path: start from a BiLM (the run above's), as is, or after
+    continued pretraining on the corpus's own text."""
+    for adapt in (0, 1):
+      with self.subTest(adapt_epochs=adapt):
+        run_dir = os.path.join(self.get_temp_dir(), f"from_bilm_{adapt}")
+        config = dataclasses.replace(tiny(), bilm_source=bilm, adapt_epochs=adapt)
+        summary = pipeline.run(run_dir, config, self.data)
+        self.assertEqual((summary["bilm"]["source"], summary["bilm"]["epochs"]), (bilm, adapt))
+        self.assertEqual(os.path.exists(os.path.join(run_dir, "bilm")), adapt > 0)
+        with open(os.path.join(run_dir, "tagger_bilm", "train_config.json")) as f:
+          self.assertEqual(json.load(f)["init_from_bilm"],
+                           os.path.join(run_dir, "bilm") if adapt else bilm)
+        with open(os.path.join(run_dir, "tagger_bilm", "transfer.json")) as f:
+          self.assertGreater(json.load(f)["words_mapped"], 100)
+        self.assertIn("continued pretraining", pipeline.table(summary))
+    with self.assertRaisesRegex(pipeline.ConfigError, "adapt_epochs must be >= 0, and needs"):
+      dataclasses.replace(tiny(), adapt_epochs=1).validate()
+
+  def test_default_preset_starts_from_the_shipped_bilm(self):
+    config = pipeline.preset("default")
+    config.validate()
+    self.assertEqual((config.bilm_source, config.adapt_epochs), ("biomed5m_10epoch", 0))
+    self.assertFalse(config.pretrains)
+    self.assertTrue(pipeline.preset("scratch").pretrains)
 
   def test_binary_bad_input(self):
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2")

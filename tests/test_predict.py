@@ -135,6 +135,31 @@ class PredictTest(tf.test.TestCase):
       self.assertFalse(os.path.exists(out))
       self.assertEmpty([n for n in os.listdir(self.get_temp_dir()) if ".tmp-" in n])
 
+  def test_binary_text_stdin_and_several_models(self):
+    tool = os.path.join(ROOT, "tools", "predict.py")
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    text = detokenize(SENTENCES[0].tokens) + " " + detokenize(SENTENCES[1].tokens)
+    # --text, two models, jsonl to stdout: every entity names its model(s).
+    proc = subprocess.run([sys.executable, tool, f"--model={self.export},{self.run_dir}",
+                           f"--text={text}"], capture_output=True, text=True, timeout=300,
+                          env=env)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    (row,) = [json.loads(line) for line in proc.stdout.splitlines()]
+    self.assertEqual(row["text"], text)
+    self.assertGreater(len(row["entities"]), 3)
+    for e in row["entities"]:
+      self.assertEqual(text[e["start"]:e["end"]], e["text"])
+      self.assertIn(e["model"], ("exports", "run", "exports+run"))
+    # stdin: a document per line.
+    docs = [detokenize(s.tokens) for s in SENTENCES[2:5]]
+    proc = subprocess.run([sys.executable, tool, f"--model={self.export}", "--input=-"],
+                          input="\n".join(docs) + "\n", capture_output=True, text=True,
+                          timeout=300, env=env)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    self.assertEqual([r["text"] for r in rows], docs)
+    self.assertEqual([r["id"] for r in rows], ["<stdin>:1", "<stdin>:2", "<stdin>:3"])
+
   def test_truncated_checkpoint_is_a_clear_error(self):
     broken = os.path.join(self.get_temp_dir(), "broken_run")
     shutil.copytree(self.run_dir, broken)

@@ -17,6 +17,7 @@ from tf_bilm_ner.training import checkpoints
 from tf_bilm_ner.training import run_dir as run_dir_lib
 from tf_bilm_ner.transfer import packaging
 from tf_bilm_ner.transfer import surgery
+from tf_bilm_ner.transfer import tagger_init
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTDATA = os.path.join(ROOT, "tests", "testdata")
@@ -253,6 +254,21 @@ class TransferTest(tf.test.TestCase):
     proc = _run("transfer_checkpoint.py", f"--bilm={self.source.checkpoint}",
                 f"--output_dir={out}")
     self.assertIn("exists; pass --overwrite", proc.stderr)
+
+  def test_transfer_reads_untyped_and_pubtator_files(self):
+    untyped = os.path.join(self.get_temp_dir(), "untyped.tsv")
+    with open(untyped, "w", encoding="utf-8") as f:
+      f.write("IL-2\tB\ngene\tI\nexpression\tO\n\n")
+    pubtator = os.path.join(self.get_temp_dir(), "train.pubtator")
+    with open(pubtator, "w", encoding="utf-8") as f:
+      f.write("7|t|Ataxia telangiectasia.\n7|a|It is rare.\n"
+              "7\t0\t21\tAtaxia telangiectasia\tDisease\tD001260\n\n")
+    for path, want in ((untyped, ["B-Gene", "I-Gene"]), (pubtator, ["B-Disease", "I-Disease"])):
+      with self.subTest(os.path.basename(path)):
+        out = os.path.join(self.get_temp_dir(), "init_" + os.path.basename(path))
+        tagger_init.write_tagger_init(self.source.checkpoint, path, out, entity_type="Gene")
+        tags = run_dir_lib.Vocabs.load(os.path.join(out, "vocab")).tags.entries
+        self.assertEqual([t for t in tags if t[:2] in ("B-", "I-")], want)
 
   def test_package_float16_and_float32(self):
     for dtype in ("float16", "float32"):

@@ -19,6 +19,10 @@ class FileError(UserError):
     super().__init__(f"{where(path, line)}: {message}")
 
 
+class OutputExistsError(UserError, FileExistsError):
+  """An output (directory, export version, package) exists and may not be replaced."""
+
+
 def where(path: str, line: Optional[int]) -> str:
   return f"{path}:{line}" if line is not None else path
 

@@ -10,9 +10,12 @@ import gzip
 import json
 import os
 import shutil
+import sys
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
-from tf_bilm_ner.errors import FileError
+from tf_bilm_ner.errors import FileError, OutputExistsError
+
+STDIN = "-"  # as a path: standard input (read_lines) or output (output_stream)
 
 ErrorFactory = Callable[[str, Optional[int], str], Exception]
 
@@ -60,6 +63,17 @@ def atomic_file(path: str, mode: str = "w"):
       os.remove(tmp)
 
 
+@contextlib.contextmanager
+def output_stream(path: str):
+  """`atomic_file(path)`, or stdout for "-"."""
+  if path == STDIN:
+    yield sys.stdout
+    sys.stdout.flush()
+  else:
+    with atomic_file(path) as f:
+      yield f
+
+
 def write_text_atomic(path: str, text: str) -> None:
   with atomic_file(path) as f:
     f.write(text)
@@ -85,7 +99,7 @@ def atomic_directory(path: str, overwrite: bool = False, tmp: Optional[str] = No
   Args:
     path: the directory to create.
     overwrite: replace an existing `path` (it is moved aside, the new one renamed in, then
-      the old one deleted). Without it an existing `path` is a FileExistsError.
+      the old one deleted). Without it an existing `path` is an OutputExistsError (a FileExistsError).
     tmp: where to build it (default `<path>.tmp-<pid>`); must be on the same file system.
       A leftover of an earlier crashed attempt there is deleted first.
   """
@@ -98,7 +112,7 @@ def atomic_directory(path: str, overwrite: bool = False, tmp: Optional[str] = No
     _fsync_tree(tmp)
     if os.path.exists(path):
       if not overwrite:
-        raise FileExistsError(f"{path} exists")
+        raise OutputExistsError(f"{path} exists")
       os.replace(path, old)
     os.replace(tmp, path)
     fsync_dir(os.path.dirname(path.rstrip("/")))
@@ -110,7 +124,7 @@ def atomic_directory(path: str, overwrite: bool = False, tmp: Optional[str] = No
 def read_lines(path: str, error: ErrorFactory = FileError, what: str = "a text file",
                on_bad_line: Optional[Callable[[int, str], None]] = None
                ) -> Iterator[Tuple[int, str]]:
-  """(line number from 1, the line decoded, its line ending kept), streamed.
+  """(line number from 1, the line decoded, its line ending kept), streamed; "-" is stdin.
 
   UTF-8 (a byte-order mark on line 1 is dropped), plain or gzip (`.gz`). A line with a NUL
   byte or invalid UTF-8 raises `error(path, line, message)`, or, with `on_bad_line`, is
@@ -118,16 +132,20 @@ def read_lines(path: str, error: ErrorFactory = FileError, what: str = "a text f
   raises `error(path, None, ...)`; `what` names what was expected ("a CoNLL file").
   """
   try:
-    f = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+    if path == STDIN:
+      f = contextlib.nullcontext(sys.stdin.buffer)
+      path = "<stdin>"
+    else:
+      f = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
   except FileNotFoundError:
     raise error(path, None, "file not found") from None
   except IsADirectoryError:
     raise error(path, None, f"is a directory, expected {what}") from None
   except OSError as e:
     raise error(path, None, f"cannot open ({e.strerror})") from None
-  with f:
+  with f as stream:
     try:
-      for lineno, raw in enumerate(f, start=1):
+      for lineno, raw in enumerate(stream, start=1):
         if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
           raw = raw[3:]
         problem = _decode(raw)
@@ -155,10 +173,14 @@ def expand_inputs(patterns: Sequence[str], error: Callable[[str], Exception] = F
                   ) -> List[str]:
   """Globs -> the files they match, each pattern's sorted, de-duplicated in order.
 
-  A pattern matching no file raises `error(path, None, "matches no file")`.
+  A pattern matching no file raises `error(path, None, "matches no file")`. "-" (stdin)
+  passes through.
   """
   out = []
   for pattern in patterns:
+    if pattern == STDIN:
+      out.append(STDIN)
+      continue
     matched = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
     if not matched:
       raise error(pattern, None, "matches no file")

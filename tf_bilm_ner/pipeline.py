@@ -34,7 +34,8 @@ from tf_bilm_ner.transfer import surgery
 from tf_bilm_ner.config import (BiLMConfig, BiLMTrainConfig, ConfigError, EncoderConfig,
                                 TaggerConfig, TrainConfig, _Config)
 from tf_bilm_ner.data import sharding
-from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.data import formats
+from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE
 
 SAMPLE_TEXT = ("Germline mutations in BRCA1 and BRCA2 confer a high risk of breast and ovarian "
                "cancer. Patients with Duchenne muscular dystrophy lack dystrophin, and "
@@ -52,6 +53,10 @@ class PipelineConfig(_Config):
   tagger: TaggerConfig = dataclasses.field(default_factory=TaggerConfig)
   train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
   bilm_encoder_lr_scale: float = fine_tuning.default_encoder_lr_scale(True)  # BiLM-init tagger
+  bilm_source: str = ""   # "": pretrain `bilm` from scratch on the unlabeled text; else start
+                          # from this BiLM (a shipped name or a path), its own sizes and vocabulary
+  adapt_epochs: int = 0   # with bilm_source: epochs of continued pretraining on the unlabeled
+                          # text (domain adaptation; needs the BiLM's softmax); 0: use it as is
 
   def validate(self) -> None:
     super().validate()
@@ -60,13 +65,27 @@ class PipelineConfig(_Config):
                         f"{self.valid_fraction}")
     if self.max_words < 3 or self.num_shards < 1:
       raise ConfigError("PipelineConfig.max_words must be >= 3 and num_shards >= 1")
+    if self.adapt_epochs < 0 or (self.adapt_epochs and not self.bilm_source):
+      raise ConfigError("PipelineConfig.adapt_epochs must be >= 0, and needs bilm_source")
+
+  @property
+  def pretrains(self) -> bool:
+    """Whether the pipeline trains a BiLM (from scratch, or continuing bilm_source)."""
+    return not self.bilm_source or self.adapt_epochs > 0
 
 
 def preset(name: str, seed: int = 1) -> PipelineConfig:
-  """`default`: about 10 minutes on 2 CPU cores, on the embedded NCBI-disease text.
+  """`default`: the shipped BiLM (biomed5m_10epoch) fine-tuned into a tagger, against random
+  init; about 10 minutes on 2 CPU cores on the embedded NCBI-disease corpus.
+  `scratch`: a small BiLM pretrained from scratch on the labeled corpus's own train and devel
+  text (the default before issue #18; it shows the machinery, not the gain: about +0.3 F1).
   `full`: the configuration behind results/README.md (hours on 2 cores)."""
   encoder = EncoderConfig(dropout=0.1, word_dropout=0.0)  # BiLM: light dropout, as train_bilm
   if name == "default":
+    return PipelineConfig(
+        bilm_source="biomed5m_10epoch",
+        train=TrainConfig(seed=seed, max_epochs=20, patience=4))
+  if name == "scratch":
     return PipelineConfig(
         bilm=BiLMConfig(encoder=encoder, num_sampled=512),
         bilm_train=BiLMTrainConfig(epochs=4, seed=seed, batch_tokens=2048),
@@ -77,38 +96,45 @@ def preset(name: str, seed: int = 1) -> PipelineConfig:
         bilm=BiLMConfig(encoder=encoder, num_sampled=1024),
         bilm_train=BiLMTrainConfig(epochs=10, seed=1, batch_tokens=4096),
         max_words=50000, num_shards=16, valid_fraction=0.01, train=TrainConfig(seed=seed))
-  raise ConfigError(f"unknown preset {name!r}; known: default, full")
+  raise ConfigError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+
+
+PRESETS = ("default", "scratch", "full")
 
 
 def run(run_dir: str, config: PipelineConfig, data_dir: str,
-        unlabeled: Optional[Sequence[str]] = None, overwrite: bool = False) -> dict:
+        unlabeled: Optional[Sequence[str]] = None, overwrite: bool = False,
+        entity_type: str = DEFAULT_ENTITY_TYPE) -> dict:
   """Runs (or resumes) every stage; returns the summary (also in `<run_dir>/summary.json`).
 
   Args:
     run_dir: see the module docstring.
     config: `preset(...)` or your own.
-    data_dir: labeled CoNLL/IOB2 `train.tsv`, `devel.tsv`, `test.tsv`.
+    data_dir: labeled `train.tsv`, `devel.tsv`, `test.tsv`: CoNLL in any tagging scheme or
+      PubTator with annotations (`formats.read_labeled`).
     unlabeled: files or globs of text (one tokenised sentence per line) for pretraining, in
       the order given (each glob's matches sorted; the order decides the shards); None: the
       train and devel sentences of `data_dir`.
     overwrite: replace a pipeline run with another config in `run_dir`.
+    entity_type: the type untyped tags (B/I/O) are read as.
   """
   started = time.time()
   config.validate()
   if unlabeled is not None:
     unlabeled = sharding.expand_inputs(unlabeled)  # before anything is written
   with run_dir_lib.hold(run_dir):
-    return _run(run_dir, config, data_dir, unlabeled, overwrite, started)
+    return _run(run_dir, config, data_dir, unlabeled, overwrite, started, entity_type)
 
 
 def _run(run_dir: str, config: PipelineConfig, data_dir: str,
-         unlabeled: Optional[Sequence[str]], overwrite: bool, started: float) -> dict:
+         unlabeled: Optional[Sequence[str]], overwrite: bool, started: float,
+         entity_type: str) -> dict:
   run_dir_lib.prepare(run_dir, {"pipeline_config.json": config}, overwrite,
                       outputs=("unlabeled.txt", "corpus", "bilm", "tagger_bilm", "tagger_random",
                                "export", "summary.json"))
   config.save(os.path.join(run_dir, "pipeline_config.json"))
   paths = {s: os.path.join(data_dir, f"{s}.tsv") for s in ("train", "devel", "test")}
-  data = {s: read_conll(p) for s, p in paths.items()}
+  data = {s: formats.read_labeled(p, entity_type) for s, p in paths.items()}
   times: Dict[str, float] = {}
 
   def stage(name, fn):
@@ -118,27 +144,31 @@ def _run(run_dir: str, config: PipelineConfig, data_dir: str,
     times[name] = round(time.time() - t0, 1)
     return out
 
-  if unlabeled is None:
-    unlabeled = [stage("unlabeled sample", lambda: _sample(run_dir, data))]
-  corpus = os.path.join(run_dir, "corpus")
-  stage("shard", lambda: _shard(corpus, unlabeled, config))
-  history = stage("pretrain BiLM", lambda: _pretrain(run_dir, corpus, config))
+  history, bilm = [], surgery.resolve(config.bilm_source) if config.bilm_source else ""
+  if config.pretrains:
+    if unlabeled is None:
+      unlabeled = [stage("unlabeled sample", lambda: _sample(run_dir, data))]
+    corpus = os.path.join(run_dir, "corpus")
+    stage("shard", lambda: _shard(corpus, unlabeled, config))
+    history = stage("pretrain BiLM" if not bilm else "continue pretraining the BiLM",
+                    lambda: _pretrain(run_dir, corpus, config, bilm))
+    bilm = os.path.join(run_dir, "bilm")
   scores = {}
   for init in ("bilm", "random"):
-    scores[init] = stage(f"tagger ({init} init)",
-                         lambda init=init: _tagger(run_dir, init, paths, config))
+    scores[init] = stage(f"tagger ({init} init)", lambda init=init: _tagger(
+        run_dir, init, paths, config, os.path.abspath(bilm), entity_type))
   export_path = stage("export", lambda: _export(run_dir))
   entities = stage("tag sample text",
                    lambda: tag_documents.Annotator(export_path).tag_texts([SAMPLE_TEXT])[0])
   last = history[-1] if history else {}
   summary = {
-      "bilm": {"epochs": len(history),
+      "bilm": {"source": config.bilm_source, "epochs": len(history),
                "valid_perplexity_forward": last.get("valid_perplexity_forward"),
                "valid_perplexity_backward": last.get("valid_perplexity_backward")},
       "taggers": scores, "export": export_path,
       "sample": {"text": SAMPLE_TEXT, "entities": entities},
       "stage_secs": times,
-      "provenance": provenance.record(list(paths.values()) + list(unlabeled),
+      "provenance": provenance.record(list(paths.values()) + list(unlabeled or []),
                                       seed=config.train.seed, started=started)}
   files.write_json_atomic(os.path.join(run_dir, "summary.json"), summary)
   return summary
@@ -161,14 +191,21 @@ def _shard(corpus: str, inputs: Sequence[str], config: PipelineConfig) -> dict:
     return json.load(f)
 
 
-def _pretrain(run_dir: str, corpus: str, config: PipelineConfig) -> List[dict]:
+def _pretrain(run_dir: str, corpus: str, config: PipelineConfig, source: str) -> List[dict]:
+  bilm_config, train_config = config.bilm, config.bilm_train
+  if source:  # continued pretraining: the source's sizes and vocabularies
+    loaded = surgery.load_source(source)
+    bilm_config = surgery.continued_config(loaded, bilm_config, {})
+    train_config = dataclasses.replace(train_config, epochs=config.adapt_epochs,
+                                       init_from_bilm=os.path.abspath(loaded.checkpoint))
   return pretraining.pretrain(
       os.path.join(corpus, "train-*"), os.path.join(corpus, "valid-*"),
-      os.path.join(run_dir, "bilm"), config.bilm, config.bilm_train,
+      os.path.join(run_dir, "bilm"), bilm_config, train_config,
       shards_manifest=os.path.join(corpus, "manifest.json"), max_words=config.max_words).history
 
 
-def _tagger(run_dir: str, init: str, paths: dict, config: PipelineConfig) -> dict:
+def _tagger(run_dir: str, init: str, paths: dict, config: PipelineConfig, bilm: str,
+            entity_type: str) -> dict:
   out = os.path.join(run_dir, f"tagger_{init}")
   scores_path = os.path.join(out, "eval", "scores.json")
   if os.path.exists(scores_path):
@@ -177,10 +214,10 @@ def _tagger(run_dir: str, init: str, paths: dict, config: PipelineConfig) -> dic
   train_config, tagger_config = config.train, config.tagger
   if init == "bilm":
     train_config = dataclasses.replace(train_config, encoder_lr_scale=config.bilm_encoder_lr_scale,
-                                       init_from_bilm=os.path.abspath(os.path.join(run_dir, "bilm")))
+                                       init_from_bilm=bilm)
     tagger_config = dataclasses.replace(tagger_config, encoder=surgery.sizes_from_bilm(
-        tagger_config.encoder, config.bilm.encoder))
-  return fine_tuning.fine_tune(paths, out, tagger_config, train_config)
+        tagger_config.encoder, surgery.load_source(bilm).config.encoder))
+  return fine_tuning.fine_tune(paths, out, tagger_config, train_config, entity_type=entity_type)
 
 
 def _export(run_dir: str) -> str:
@@ -192,9 +229,15 @@ def _export(run_dir: str) -> str:
 
 def table(summary: dict) -> str:
   """The summary as a few aligned lines for the log."""
-  lines = [f"BiLM: {summary['bilm']['epochs']} epochs, valid perplexity forward "
-           f"{summary['bilm']['valid_perplexity_forward']:.1f}, backward "
-           f"{summary['bilm']['valid_perplexity_backward']:.1f}",
+  b = summary["bilm"]
+  if b.get("source") and not b["epochs"]:
+    head = f"BiLM: {b['source']}, as shipped (no continued pretraining)"
+  else:
+    head = (f"BiLM: {b['source'] + ', ' if b.get('source') else ''}{b['epochs']} epochs"
+            f"{' of continued pretraining' if b.get('source') else ''}, valid perplexity "
+            f"forward {b['valid_perplexity_forward']:.1f}, backward "
+            f"{b['valid_perplexity_backward']:.1f}")
+  lines = [head,
            f"{'tagger':<14}{'devel F1':>10}{'test P':>10}{'test R':>10}{'test F1':>10}"]
   for init, s in summary["taggers"].items():
     t = s["test"]["micro"]

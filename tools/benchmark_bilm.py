@@ -16,13 +16,14 @@ precision:optimizer:num_sampled:batch_tokens):
 
 Uses the vocabularies of an existing BiLM run directory (or shipped BiLM).
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 import glob
 import time
 
 from absl import app, flags
 
 from tf_bilm_ner import files, provenance
-from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import training_speed
 from tf_bilm_ner.training import bilm_loop
 
@@ -45,17 +46,19 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   if FLAGS.settings and not FLAGS.valid_shards:
     raise app.UsageError("--settings needs --valid_shards")
+  for setting in FLAGS.settings or ():
+    try:
+      training_speed.BiLMSetting.parse(setting)
+    except ValueError as err:
+      raise app.UsageError(f"--settings: {err}") from None
   started = time.time()
-  try:
-    words, chars = bilm_loop.load_vocabs(FLAGS.bilm_dir)
-    if FLAGS.settings:
-      rows = training_speed.bilm_settings(FLAGS.train_shards, FLAGS.valid_shards, words, chars,
-                                          FLAGS.settings, FLAGS.steps)
-    else:
-      rows = training_speed.bilm_grid(FLAGS.train_shards, words, chars, FLAGS.grid,
-                                      FLAGS.num_batches, FLAGS.min_seconds)
-  except (UserError, ValueError) as err:
-    raise app.UsageError(str(err)) from None
+  words, chars = bilm_loop.load_vocabs(FLAGS.bilm_dir)
+  if FLAGS.settings:
+    rows = training_speed.bilm_settings(FLAGS.train_shards, FLAGS.valid_shards, words, chars,
+                                        FLAGS.settings, FLAGS.steps)
+  else:
+    rows = training_speed.bilm_grid(FLAGS.train_shards, words, chars, FLAGS.grid,
+                                    FLAGS.num_batches, FLAGS.min_seconds)
   result = {"rows": rows, "vocabulary_size": len(words),
             "provenance": provenance.record(sorted(glob.glob(FLAGS.train_shards)), seed=1,
                                             started=started)}
@@ -65,7 +68,7 @@ def main(argv):
 
 def run():
   flags.mark_flags_as_required(["bilm_dir", "train_shards"])
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

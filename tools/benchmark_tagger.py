@@ -8,6 +8,8 @@ several budgets, the XLA-compiled train step, and whole epochs through the
 tf.data pipeline with tf.data's autotuner on and off. Reports FLOPs per token
 and the fraction of this machine's measured float32 matmul ceiling.
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 import os
 import time
 
@@ -16,7 +18,6 @@ from absl import app, flags
 from tf_bilm_ner import files, provenance
 from tf_bilm_ner.config import TrainConfig
 from tf_bilm_ner.data.conll import read_conll
-from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import training_speed
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 
@@ -35,10 +36,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
-  try:
-    sentences = read_conll(FLAGS.data)
-  except UserError as err:
-    raise app.UsageError(str(err)) from None
+  sentences = read_conll(FLAGS.data)
   variants = [(f"sentences{FLAGS.naive_batch_sentences}", 0, False)]
   variants += [("token_budget", int(b), False) for b in FLAGS.batch_tokens]
   if FLAGS.jit:
@@ -51,7 +49,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

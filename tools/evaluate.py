@@ -6,6 +6,8 @@
 The predictions file has `token<TAB>gold<TAB>predicted` lines, which conlleval
 and seqeval-based scorers read, so any external scorer can check our numbers.
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 import os
 import time
 
@@ -32,17 +34,14 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   if not os.path.isfile(FLAGS.data):
-    raise app.UsageError(f"--data: file not found: {FLAGS.data}")
+    raise UserError(f"--data: {FLAGS.data}: file not found")
   for flag in ("predictions_out", "scores_out"):
     out = getattr(FLAGS, flag)
     if out and not os.access(os.path.dirname(os.path.abspath(out)), os.W_OK):
-      raise app.UsageError(f"--{flag}: directory not writable: {os.path.dirname(out)}")
+      raise UserError(f"--{flag}: {os.path.dirname(out)}: directory not writable")
   started = time.time()
-  try:
-    scores = evaluate_file(FLAGS.run_dir, FLAGS.data, FLAGS.predictions_out, FLAGS.checkpoint,
-                           FLAGS.entity_type)
-  except UserError as err:
-    raise app.UsageError(str(err)) from None
+  scores = evaluate_file(FLAGS.run_dir, FLAGS.data, FLAGS.predictions_out, FLAGS.checkpoint,
+                         FLAGS.entity_type)
   scores["provenance"] = provenance.record([FLAGS.data], started=started)
   if FLAGS.scores_out:
     files.write_json_atomic(FLAGS.scores_out, scores)
@@ -52,7 +51,7 @@ def main(argv):
 
 def run():
   flags.mark_flags_as_required(["run_dir", "data"])
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

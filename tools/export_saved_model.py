@@ -6,9 +6,10 @@ Writes <export_dir>/<version>/ (the next integer version unless --version is
 given) with the vocabularies as assets and the configs in assets.extra/.
 Signatures and limits: tf_bilm_ner/serving/export.py; serving commands: WORKSPACE.md.
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 from absl import app, flags, logging
 
-from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.serving import export
 
 FLAGS = flags.FLAGS
@@ -26,19 +27,16 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   if FLAGS.version < 0:
     raise app.UsageError(f"--version must be >= 0, got {FLAGS.version}")
-  try:
-    limits = export.ExportConfig(max_batch=FLAGS.max_batch, max_tokens=FLAGS.max_tokens)
-    limits.validate()
-    path = export.export(FLAGS.run_dir, FLAGS.export_dir, FLAGS.version, FLAGS.checkpoint,
-                         limits)
-  except (UserError, FileExistsError) as err:
-    raise app.UsageError(str(err)) from None
+  limits = export.ExportConfig(max_batch=FLAGS.max_batch, max_tokens=FLAGS.max_tokens)
+  limits.validate()
+  path = export.export(FLAGS.run_dir, FLAGS.export_dir, FLAGS.version, FLAGS.checkpoint,
+                       limits)
   logging.info("exported %s", path)
 
 
 def run():
   flags.mark_flags_as_required(["run_dir", "export_dir"])
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

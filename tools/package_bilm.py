@@ -7,9 +7,10 @@ vocabularies, config and a manifest with the pretraining's provenance.
 `train_tagger --init_from_bilm=biomed5m_10epoch` then finds it by name (a package in the
 repository's checkpoints/), or by path anywhere.
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 from absl import app, flags, logging
 
-from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.transfer import packaging
 
 FLAGS = flags.FLAGS
@@ -26,11 +27,8 @@ flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  try:
-    manifest = packaging.package(FLAGS.bilm, FLAGS.output_dir, FLAGS.dtype, FLAGS.overwrite,
-                            FLAGS.valid_shards, include_softmax=FLAGS.include_softmax)
-  except (UserError, FileExistsError) as err:
-    raise app.UsageError(str(err)) from None
+  manifest = packaging.package(FLAGS.bilm, FLAGS.output_dir, FLAGS.dtype, FLAGS.overwrite,
+                          FLAGS.valid_shards, include_softmax=FLAGS.include_softmax)
   logging.info("wrote %s: %d encoder parameters as %s, %d steps, %d epochs", FLAGS.output_dir,
                manifest["encoder_parameters"], manifest["dtype"], manifest["steps"],
                manifest["epochs"])
@@ -38,7 +36,7 @@ def main(argv):
 
 def run():
   flags.mark_flags_as_required(["bilm", "output_dir"])
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

@@ -1,64 +1,70 @@
-"""Tags raw text, PubTator or CoNLL files with a SavedModel or a training run directory.
+"""Tags raw text, PubTator or CoNLL with one or several models: shipped taggers by name,
+SavedModels or training run directories.
 
-  python tools/predict.py --model=exports/ncbi/1 --input=abstracts.txt --output=out.jsonl
+  tf-bilm-predict --model=bc5cdr --text="Cisplatin causes nephrotoxicity."
+  tf-bilm-predict --model=disease,gene --input=abstracts.txt --output=out.jsonl
+  cat abstracts.txt | tf-bilm-predict --model=all --input=-
   python tools/predict.py --model=runs/ncbi_disease --input=docs.pubtator \
       --input_format=pubtator --output=tagged.pubtator --output_format=pubtator
 
-Formats and offsets: tf_bilm_ner/serving/tag_documents.py. Streams the input (memory bounded
-by one batch), logs progress, and writes the output under a temporary name,
-renamed when complete.
+Formats, offsets and how several models' spans combine: tf_bilm_ner/serving/tag_documents.py
+and text_tagger.py. Streams the input (memory bounded by one batch), logs progress, and
+writes the output under a temporary name, renamed when complete (stdout: as it goes).
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 import os
 
 from absl import app, flags, logging
 
 from tf_bilm_ner import files
-from tf_bilm_ner.errors import FileError
+from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE
 from tf_bilm_ner.errors import UserError
-from tf_bilm_ner.serving import tag_documents
+from tf_bilm_ner.serving import tag_documents, text_tagger
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "A SavedModel version directory (<export_dir>/<version>) or "
-                    "a train_tagger run directory (its best checkpoint).")
-flags.DEFINE_list("input", None, "Input files or globs, comma-separated.")
+flags.DEFINE_list("model", None, "Models, comma-separated: names of shipped taggers "
+                  "(checkpoints/), 'all' for every one, SavedModel version directories "
+                  "(<export_dir>/<version>) or train_tagger run directories.")
+flags.DEFINE_list("input", None, "Input files or globs, comma-separated; - for stdin.")
+flags.DEFINE_string("text", None, "Tag this one document instead of --input.")
 flags.DEFINE_enum("input_format", "text", tag_documents.INPUT_FORMATS,
                   "text: a document per line; text_files: a document per file; pubtator; conll.")
-flags.DEFINE_string("output", None, "Output file.")
+flags.DEFINE_string("entity_type", DEFAULT_ENTITY_TYPE, "CoNLL input: the entity type of "
+                    "untyped B/I/O gold tags.")
+flags.DEFINE_string("output", "-", "Output file; - for stdout.")
 flags.DEFINE_enum("output_format", "jsonl", tag_documents.OUTPUT_FORMATS, "jsonl, pubtator or conll.")
 
 
-def _inputs():
-  try:
-    return files.expand_inputs(FLAGS.input)
-  except FileError as err:
-    raise app.UsageError(f"--input: {err}") from None
+def _check_flags():
+  if (FLAGS.input is None) == (FLAGS.text is None):
+    raise app.UsageError("give --input or --text (one of them)")
+  if FLAGS.text is not None and FLAGS.input_format != "text":
+    raise app.UsageError("--text is raw text: leave --input_format at 'text'")
+  if FLAGS.input_format == "conll" and FLAGS.output_format == "pubtator":
+    raise app.UsageError("--input_format=conll has no text for PubTator offsets; use "
+                         "--output_format=jsonl or conll")
+  if FLAGS.output != files.STDIN:
+    out_dir = os.path.dirname(os.path.abspath(FLAGS.output))
+    if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK):
+      raise UserError(f"--output: {out_dir}: directory missing or not writable")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  if FLAGS.input_format == "conll" and FLAGS.output_format == "pubtator":
-    raise app.UsageError("--input_format=conll has no text for PubTator offsets; use "
-                         "--output_format=jsonl or conll")
-  inputs = _inputs()
-  out_dir = os.path.dirname(os.path.abspath(FLAGS.output))
-  if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK):
-    raise app.UsageError(f"--output: directory missing or not writable: {out_dir}")
-  if not os.path.isdir(FLAGS.model):
-    raise app.UsageError(f"--model: directory not found: {FLAGS.model}")
-  try:
-    annotator = tag_documents.Annotator(FLAGS.model)
-    counts = tag_documents.annotate(inputs, FLAGS.input_format, FLAGS.output, FLAGS.output_format,
-                               annotator)
-  except UserError as err:
-    raise app.UsageError(str(err)) from None
-  logging.info("tagged %d documents/sentences, %d entities -> %s", counts["documents"],
-               counts["entities"], FLAGS.output)
+  _check_flags()
+  inputs = files.expand_inputs(FLAGS.input) if FLAGS.input else []
+  tagger = text_tagger.load_tagger(FLAGS.model)
+  counts = tag_documents.annotate(inputs, FLAGS.input_format, FLAGS.output, FLAGS.output_format,
+                                  tagger, text=FLAGS.text, entity_type=FLAGS.entity_type)
+  logging.info("tagged %d documents/sentences with %s, %d entities -> %s", counts["documents"],
+               ", ".join(tagger.names), counts["entities"], FLAGS.output)
 
 
 def run():
-  flags.mark_flags_as_required(["model", "input", "output"])
-  app.run(main)
+  flags.mark_flags_as_required(["model"])
+  cli.run(main)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ py=${PYTHON:-python}
 U=${SHARED_DATA:-../shared/data}/unlabeled L=${SHARED_DATA:-../shared/data}/unlabeled_large
 corpus=runs/corpus/cased52m_v2 run=runs/bilm/$name out=results/bilm_pretraining/$name
 if [ ! -f "$corpus/manifest.json" ]; then
+  mkdir -p "$(dirname "$corpus")"
   # unlabeled/ is in the benchmarks' own tokenisation (their train and devel text among it):
   # kept as it is, so the vocabulary has the benchmarks' tokens (JNLPBA's "IL-2", "NF-kappaB").
   /usr/bin/time -v "$py" "$root/tools/shard_corpus.py" --output_dir="$corpus" --tokenize \

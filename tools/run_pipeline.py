@@ -14,22 +14,35 @@ Rerun the same command to resume; finished stages are skipped. The summary table
 perplexity, devel and test scores of both taggers, the export, the sample's entities with
 character offsets) is logged and saved as <run_dir>/summary.json.
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
+import dataclasses
+
 from absl import app, flags, logging
 
 from tf_bilm_ner import pipeline
-from tf_bilm_ner.errors import UserError
+from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", "runs/pipeline", "Everything goes here; rerun to resume.")
-flags.DEFINE_enum("preset", "default", ["default", "full"],
-                  "default: small settings, about 10 minutes on 2 CPU cores; full: the "
-                  "configuration behind results/README.md.")
+flags.DEFINE_enum("preset", "default", list(pipeline.PRESETS),
+                  "default: the shipped BiLM fine-tuned into a tagger, against random init, "
+                  "about 10 minutes on 2 CPU cores; scratch: a small BiLM pretrained on the "
+                  "corpus's own text first; full: the configuration behind results/README.md.")
+flags.DEFINE_string("bilm", None, "Start from this BiLM (a shipped name or a path) instead of "
+                    "the preset's; 'none': pretrain one from scratch.")
+flags.DEFINE_integer("adapt_epochs", None, "With a BiLM to start from: epochs of continued "
+                     "pretraining on the unlabeled text before fine-tuning (default: the "
+                     "preset's).")
 flags.DEFINE_string("data_dir", NCBI_DISEASE_DIR, "Directory with train.tsv, devel.tsv, test.tsv "
-                    "(CoNLL/IOB2). Default: the embedded NCBI-disease corpus.")
+                    "(CoNLL in IOB2, IOB1, IOBES or untyped B/I/O, or PubTator with "
+                    "annotations). Default: the embedded NCBI-disease corpus.")
 flags.DEFINE_list("unlabeled", None, "Comma-separated files or globs of unlabeled text, one "
                   "tokenised sentence per line, in this order (it decides the shards). Default: "
                   "the train and devel sentences of --data_dir.")
+flags.DEFINE_string("entity_type", DEFAULT_ENTITY_TYPE, "The entity type of untyped B/I/O "
+                    "tags in --data_dir.")
 flags.DEFINE_integer("seed", 1, "Seed of the taggers (and of the BiLM in the default preset).")
 flags.DEFINE_bool("overwrite", False, "Replace a pipeline run with another config in --run_dir.")
 
@@ -37,16 +50,18 @@ flags.DEFINE_bool("overwrite", False, "Replace a pipeline run with another confi
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  try:
-    summary = pipeline.run(FLAGS.run_dir, pipeline.preset(FLAGS.preset, FLAGS.seed),
-                           FLAGS.data_dir, FLAGS.unlabeled or None, FLAGS.overwrite)
-  except UserError as err:
-    raise app.UsageError(str(err)) from None
+  config = pipeline.preset(FLAGS.preset, FLAGS.seed)
+  if FLAGS.bilm is not None:
+    config = dataclasses.replace(config, bilm_source="" if FLAGS.bilm == "none" else FLAGS.bilm)
+  if FLAGS.adapt_epochs is not None:
+    config = dataclasses.replace(config, adapt_epochs=FLAGS.adapt_epochs)
+  summary = pipeline.run(FLAGS.run_dir, config, FLAGS.data_dir, FLAGS.unlabeled or None,
+                         FLAGS.overwrite, FLAGS.entity_type)
   logging.info("pipeline done (%s):\n%s", FLAGS.run_dir, pipeline.table(summary))
 
 
 def run():
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ Writes train-XXXXX-of-NNNNN.txt, valid-00000-of-00001.txt and manifest.json
 (inputs with sha256, counts of everything skipped, split or cut).
 Never shard test text: it would leak into the language model.
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 from absl import app, flags
 
 from tf_bilm_ner.data import sharding
@@ -32,18 +34,15 @@ flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  try:
-    sharding.shard_corpus(FLAGS.inputs, FLAGS.output_dir, FLAGS.num_shards,
-                          FLAGS.valid_fraction, FLAGS.seed, FLAGS.max_tokens_per_line,
-                          FLAGS.max_chars_per_token, FLAGS.overwrite,
-                          tokenize=FLAGS.tokenize, keep_tokens=FLAGS.keep_tokens)
-  except sharding.CorpusError as err:
-    raise app.UsageError(str(err)) from None
+  sharding.shard_corpus(FLAGS.inputs, FLAGS.output_dir, FLAGS.num_shards,
+                        FLAGS.valid_fraction, FLAGS.seed, FLAGS.max_tokens_per_line,
+                        FLAGS.max_chars_per_token, FLAGS.overwrite,
+                        tokenize=FLAGS.tokenize, keep_tokens=FLAGS.keep_tokens)
 
 
 def run():
   flags.mark_flags_as_required(["inputs", "output_dir"])
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ comparison table also in the project README):
 one per results/SETTING/ directory holding */seed*/scores.json (devel and test F1,
 mean ± std over seeds) and `benchmark_tagger` (benchmark_tagger.json).
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 from absl import app, flags
 
-from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import summary
 
 FLAGS = flags.FLAGS
@@ -19,14 +20,11 @@ flags.DEFINE_string("results_dir", "results", "The results directory.")
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  try:
-    summary.summarize(FLAGS.results_dir)
-  except UserError as err:
-    raise app.UsageError(str(err)) from None
+  summary.summarize(FLAGS.results_dir)
 
 
 def run():
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ Rerunning the same command resumes from the last checkpoint. Several GPUs:
 --distribution_strategy=mirrored; several machines: =multi_worker with TF_CONFIG
 set on each (shards are split between workers by file).
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 import glob
 import os
 import time
@@ -18,7 +20,6 @@ from tf_bilm_ner.training import distribute, pretraining
 from tf_bilm_ner.transfer import surgery
 from tf_bilm_ner.config import (OPTIMIZERS, PRECISIONS, BiLMConfig, BiLMTrainConfig,
                                  EncoderConfig)
-from tf_bilm_ner.errors import UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "Output directory; rerun to resume.")
@@ -129,17 +130,14 @@ def main(argv):
   _validate_flag_combinations()
   train_pattern, valid_pattern = _patterns()
   strategy = _strategy()  # before any work: a bad TF_CONFIG should not cost a vocabulary build
-  try:
-    config, train_config = _configs()
-    history = pretraining.pretrain(
-        train_pattern, valid_pattern, FLAGS.run_dir, config, train_config,
-        shards_manifest=os.path.join(FLAGS.shards_dir, "manifest.json") if FLAGS.shards_dir
-        else None, max_words=FLAGS.max_words, vocab_sample_lines=FLAGS.vocab_sample_lines,
-        strategy=strategy, overwrite=FLAGS.overwrite,
-        checkpoint_every_secs=FLAGS.checkpoint_every_secs, max_steps=FLAGS.max_steps,
-        steps_per_epoch=FLAGS.steps_per_epoch, started=started).history
-  except UserError as err:
-    raise app.UsageError(str(err)) from None
+  config, train_config = _configs()
+  history = pretraining.pretrain(
+      train_pattern, valid_pattern, FLAGS.run_dir, config, train_config,
+      shards_manifest=os.path.join(FLAGS.shards_dir, "manifest.json") if FLAGS.shards_dir
+      else None, max_words=FLAGS.max_words, vocab_sample_lines=FLAGS.vocab_sample_lines,
+      strategy=strategy, overwrite=FLAGS.overwrite,
+      checkpoint_every_secs=FLAGS.checkpoint_every_secs, max_steps=FLAGS.max_steps,
+      steps_per_epoch=FLAGS.steps_per_epoch, started=started).history
   if history and distribute.is_chief(strategy):
     last = history[-1]
     logging.info("done: %d epochs; valid perplexity forward %.1f backward %.1f",
@@ -148,7 +146,7 @@ def main(argv):
 
 def run():
   flags.mark_flag_as_required("run_dir")
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

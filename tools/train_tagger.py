@@ -7,6 +7,8 @@ With no data flags it trains on the embedded NCBI-disease corpus:
 Afterwards the best checkpoint (devel F1) is scored on devel and, if given,
 test; predictions and scores go to <run_dir>/eval/.
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 import os
 import time
 
@@ -15,7 +17,6 @@ from absl import app, flags, logging
 from tf_bilm_ner.config import PRECISIONS, EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE
-from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 from tf_bilm_ner.training import fine_tuning
 from tf_bilm_ner.transfer import surgery
@@ -130,14 +131,11 @@ def main(argv):
   started = time.time()
   _validate_flag_combinations()
   paths = _paths()
-  try:
-    train_config, tagger_config = _configs()
-    report = fine_tuning.fine_tune(paths, FLAGS.run_dir, tagger_config, train_config,
-                                   overwrite=FLAGS.overwrite,
-                                   checkpoint_every_secs=FLAGS.checkpoint_every_secs,
-                                   started=started, entity_type=FLAGS.entity_type)
-  except UserError as err:
-    raise app.UsageError(str(err)) from None
+  train_config, tagger_config = _configs()
+  report = fine_tuning.fine_tune(paths, FLAGS.run_dir, tagger_config, train_config,
+                                 overwrite=FLAGS.overwrite,
+                                 checkpoint_every_secs=FLAGS.checkpoint_every_secs,
+                                 started=started, entity_type=FLAGS.entity_type)
   logging.info("best epoch %d; devel F1 %.2f%s; scores in %s", report["best_epoch"],
                report["devel"]["micro"]["f1"],
                f", test F1 {report['test']['micro']['f1']:.2f}" if "test" in report else "",
@@ -146,7 +144,7 @@ def main(argv):
 
 def run():
   flags.mark_flag_as_required("run_dir")
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

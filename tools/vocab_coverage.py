@@ -7,12 +7,13 @@
 See tf_bilm_ner/experiments/vocab_coverage.py for how vocabularies are built and coverage
 counted.
 """
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
 import time
 
 from absl import app, flags
 
 from tf_bilm_ner import files, provenance
-from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import vocab_coverage
 
 FLAGS = flags.FLAGS
@@ -27,11 +28,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
-  try:
-    rows = vocab_coverage.coverage_rows(FLAGS.conll, FLAGS.train_shards, FLAGS.sizes,
-                                        FLAGS.reference_vocabs)
-  except UserError as err:
-    raise app.UsageError(str(err)) from None
+  rows = vocab_coverage.coverage_rows(FLAGS.conll, FLAGS.train_shards, FLAGS.sizes,
+                                      FLAGS.reference_vocabs)
   inputs = list(FLAGS.conll) + list(FLAGS.reference_vocabs)
   result = {"rows": rows, "train_shards": FLAGS.train_shards,
             "provenance": provenance.record(inputs, started=started)}
@@ -41,7 +39,7 @@ def main(argv):
 
 def run():
   flags.mark_flags_as_required(["train_shards", "conll"])
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == "__main__":

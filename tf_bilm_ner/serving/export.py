@@ -38,6 +38,7 @@ are compositions of them), so serving needs no tensorflow_addons.
 """
 import dataclasses
 import os
+import shutil
 from typing import Dict
 
 import tensorflow as tf
@@ -47,7 +48,9 @@ from tf_bilm_ner.config import ConfigError, _Config
 from tf_bilm_ner.data import graph_text
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.labeled import Featurizer
+from tf_bilm_ner.errors import OutputExistsError
 from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.serving import compact
 from tf_bilm_ner.training import checkpoints
 from tf_bilm_ner.training import run_dir as run_dir_lib
 
@@ -63,12 +66,19 @@ class ExportConfig(_Config):
   max_tokens: int = 512           # tokens per sentence
   max_chars_per_token: int = 32   # as in training: longer tokens keep their first characters
   max_text_chars: int = 1_000_000  # tag_text: characters per request, all documents together
+  max_words: int = 0              # keep the first rows of the word table (0: all; compact.py)
+  embedding_dtype: str = "float32"  # or float16: the word table stored in half precision
 
   def validate(self) -> None:
     super().validate()
     for name in ("max_batch", "max_tokens", "max_chars_per_token", "max_text_chars"):
       if getattr(self, name) < 1:
         raise ConfigError(f"ExportConfig.{name} must be positive, got {getattr(self, name)}")
+    if self.max_words < 0 or 0 < self.max_words < 3:
+      raise ConfigError(f"ExportConfig.max_words must be 0 (all) or >= 3, got {self.max_words}")
+    if self.embedding_dtype not in compact.EMBEDDING_DTYPES:
+      raise ConfigError(f"ExportConfig.embedding_dtype must be one of "
+                        f"{compact.EMBEDDING_DTYPES}, got {self.embedding_dtype!r}")
 
 
 def _table(path: str, default: int) -> tf.lookup.StaticHashTable:
@@ -227,17 +237,29 @@ def export(run_dir: str, export_dir: str, version: int = 0, which: str = "best",
     version = max(existing, default=0) + 1
   final = os.path.join(export_dir, str(version))
   if os.path.exists(final):
-    raise FileExistsError(f"{final} exists; TF Serving versions are immutable, pick another")
+    raise OutputExistsError(f"{final} exists; TF Serving versions are immutable, pick another")
   config = dataclasses.replace(export_config,
                                max_chars_per_token=tagger_config.encoder.max_chars_per_token)
-  module = TaggerModule(tagger, run_dir_lib.paths(run_dir)["vocab"], config)
+  config.validate()
   # Built inside export_dir under a name TF Serving does not take for a version.
   os.makedirs(export_dir, exist_ok=True)
   with files.atomic_directory(final, tmp=os.path.join(export_dir, f".tmp-{version}-{os.getpid()}")
                               ) as tmp:
+    vocab_dir = run_dir_lib.paths(run_dir)["vocab"]
+    if config.max_words or config.embedding_dtype != "float32":
+      vocab_dir = os.path.join(tmp, ".vocab")  # words.txt cut to the rows kept
+      os.makedirs(vocab_dir)
+      for name in ("chars.txt", "tags.txt"):
+        shutil.copy(os.path.join(run_dir_lib.paths(run_dir)["vocab"], name), vocab_dir)
+      rows = compact.compact(tagger, vocabs.words, config.max_words, config.embedding_dtype,
+                             vocab_dir)
+      tagger_config = dataclasses.replace(tagger_config, encoder=dataclasses.replace(
+          tagger_config.encoder, word_vocab_size=rows))
+    module = TaggerModule(tagger, vocab_dir, config)
     tf.saved_model.save(module, tmp, signatures={
         "serving_default": module.tag_tokens.get_concrete_function(),
         "tag_text": module.tag_text.get_concrete_function()})
+    shutil.rmtree(os.path.join(tmp, ".vocab"), ignore_errors=True)  # copied into assets/
     extra = os.path.join(tmp, "assets.extra")
     os.makedirs(extra, exist_ok=True)
     tagger_config.save(os.path.join(extra, "tagger_config.json"))

@@ -1,44 +1,41 @@
-"""Tagging documents from files, streamed, with a SavedModel or a training run directory.
+"""Tagging documents from files (or stdin, "-"), streamed, with one or several models
+(SavedModels, training run directories or shipped taggers; see text_tagger.py).
 
 Inputs:  text       one document per line (blank lines skipped; id = line number)
          text_files each file one document (id = file path)
          pubtator   `PMID|t|title`, `PMID|a|abstract`, annotation lines, blank line
          conll      tokenised sentences (tags, if any, are kept as gold)
-Outputs: jsonl      {"id", "text", "entities": [{"start", "end", "type", "text", "score"}]}
+Outputs: jsonl      {"id", "text", "entities": [{"start", "end", "type", "text", "score",
+                    "model"}]}
                     per document (conll input: {"id", "tokens", "tags"} per sentence)
          pubtator   the documents with our entities as annotation lines
                     `PMID<TAB>start<TAB>end<TAB>mention<TAB>type<TAB>-` (input annotations
                     are not copied)
          conll      token<TAB>[gold<TAB>]predicted, a blank line after each sentence
+                    (CoNLL input or output: one model at a time)
 
-Raw text goes through the model's `tag_text` function (tokenisation, sentence
-splitting and span decoding in the graph); PubTator titles and abstracts are
-tagged as separate documents and offsets are into `title + " " + abstract`,
-as PubTator counts them. Memory is bounded by one batch; the output is written
-under a temporary name and renamed when complete.
+Raw text is tokenised once and tagged by every model (text_tagger.TextTagger: the tokeniser
+and span rules of the exported `tag_text` signature; spans of several models all kept, exact
+duplicates merged). PubTator titles and abstracts are tagged as separate documents and
+offsets are into `title + " " + abstract`, as PubTator counts them. Memory is bounded by one
+batch; the output is written under a temporary name and renamed when complete (stdout, "-",
+is written as it goes).
 """
 import dataclasses
 import itertools
 import json
-import os
-from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
-
-import tensorflow as tf
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from tf_bilm_ner import files
 from tf_bilm_ner.data import conll, tokenizer
-from tf_bilm_ner.errors import UserError, error_line, located
+from tf_bilm_ner.errors import located
 from tf_bilm_ner.serving import export
-from tf_bilm_ner.training import checkpoints
-from tf_bilm_ner.training import run_dir as run_dir_lib
+from tf_bilm_ner.serving.annotator import Annotator, InputError
+from tf_bilm_ner.serving.text_tagger import TextTagger
 from tf_bilm_ner.training.progress import Progress
 
 INPUT_FORMATS = ("text", "text_files", "pubtator", "conll")
 OUTPUT_FORMATS = ("jsonl", "pubtator", "conll")
-
-
-class InputError(UserError):
-  """Input that cannot be tagged; the message names the file and line."""
 
 
 @dataclasses.dataclass
@@ -48,69 +45,11 @@ class Document:
   title_length: int = -1  # PubTator only
 
 
-class Annotator:
-  """The serving functions of a SavedModel, or of a run directory's best checkpoint."""
-
-  def __init__(self, path: str):
-    if os.path.exists(os.path.join(path, "saved_model.pb")):
-      model = _load_saved_model(path)
-      self._tokens_fn = model.signatures["serving_default"]
-      self._text_fn = model.signatures["tag_text"]
-      with open(os.path.join(path, "assets.extra", "export_config.json"), encoding="utf-8") as f:
-        self.limits = export.ExportConfig.from_json(f.read())
-      self._keep = model
-    else:
-      tagger, _, _, config = checkpoints.restore_tagger(path)
-      self.limits = export.ExportConfig(max_chars_per_token=config.encoder.max_chars_per_token)
-      module = export.TaggerModule(tagger, run_dir_lib.paths(path)["vocab"], self.limits)
-      self._tokens_fn = lambda tokens, lengths: module.tag_tokens(tokens, lengths)
-      self._text_fn = lambda text: module.tag_text(text)
-      self._keep = module
-
-  def tag_texts(self, texts: Sequence[str]) -> List[List[dict]]:
-    """Documents -> entities per document (dicts: start, end, type, text, score)."""
-    out = self._text_fn(text=tf.constant(list(texts), tf.string))
-    result = []
-    for d in range(len(texts)):
-      n = int(out["num_entities"][d])
-      result.append([{"start": int(out["entity_start"][d, i]), "end": int(out["entity_end"][d, i]),
-                      "type": out["entity_type"][d, i].numpy().decode("utf-8"),
-                      "text": out["entity_text"][d, i].numpy().decode("utf-8"),
-                      "score": round(float(out["entity_score"][d, i]), 4)} for i in range(n)])
-    return result
-
-  def tag_sentences(self, sentences: Sequence[Sequence[str]]) -> List[List[str]]:
-    """Tokenised sentences -> predicted tags."""
-    width = max([len(s) for s in sentences] + [1])
-    tokens = [list(s) + [""] * (width - len(s)) for s in sentences]
-    out = self._tokens_fn(tokens=tf.constant(tokens, tf.string),
-                          lengths=tf.constant([len(s) for s in sentences], tf.int32))
-    return [[t.decode("utf-8") for t in row[:len(s)]]
-            for row, s in zip(out["tags"].numpy(), sentences)]
-
-
-def _load_saved_model(path: str):
-  """tf.saved_model.load, with a missing asset or a damaged file as one line naming the file."""
-  needed = [os.path.join(path, "assets", f"{n}.txt") for n in ("words", "chars", "tags")]
-  needed.append(os.path.join(path, "assets.extra", "export_config.json"))
-  missing = [f for f in needed if not os.path.isfile(f)]
-  if missing:
-    raise InputError(f"{missing[0]}: missing from the SavedModel; re-export it with "
-                     "tools/export_saved_model.py")
-  try:
-    model = tf.saved_model.load(path)
-  except (tf.errors.OpError, ValueError, OSError, IndexError) as e:  # IndexError: data cut short
-    raise InputError(f"{path}: not a loadable SavedModel ({error_line(e)[:300]})") from None
-  if not {"serving_default", "tag_text"} <= set(model.signatures):
-    raise InputError(f"{path}: SavedModel has signatures {sorted(model.signatures)}, expected "
-                     "serving_default and tag_text (export with tools/export_saved_model.py)")
-  return model
-
-
 def read_text_lines(path: str) -> Iterator[Document]:
   for lineno, line in _lines(path):
     if line.strip():
-      yield Document(f"{path}:{lineno}", line.rstrip("\n").rstrip("\r"))
+      yield Document(f"{'<stdin>' if path == files.STDIN else path}:{lineno}",
+                     line.rstrip("\n").rstrip("\r"))
 
 
 def read_text_files(paths: Sequence[str]) -> Iterator[Document]:
@@ -180,8 +119,8 @@ def _batches(docs: Iterable[Document], limits: export.ExportConfig) -> Iterator[
     yield batch
 
 
-def _tag_documents(annotator: Annotator, docs: List[Document]) -> List[List[dict]]:
-  """Entities per document; PubTator titles and abstracts are tagged apart."""
+def _tag_documents(tagger: TextTagger, docs: List[Document]) -> List[List[dict]]:
+  """Entities per document (dicts, with the model); PubTator titles and abstracts apart."""
   pieces, shifts, owner = [], [], []
   for i, doc in enumerate(docs):
     if doc.title_length >= 0:
@@ -193,26 +132,33 @@ def _tag_documents(annotator: Annotator, docs: List[Document]) -> List[List[dict
       shifts.append(0)
       owner.append(i)
   out: List[List[dict]] = [[] for _ in docs]
-  for i, shift, entities in zip(owner, shifts, annotator.tag_texts(pieces)):
-    out[i] += [dict(e, start=e["start"] + shift, end=e["end"] + shift) for e in entities]
+  for i, shift, spans in zip(owner, shifts, tagger.tag_texts(pieces)):
+    out[i] += [dict(s.to_dict(), start=s.start + shift, end=s.end + shift) for s in spans]
   return out
 
 
 def annotate(inputs: Sequence[str], input_format: str, output: str, output_format: str,
-             annotator: Annotator) -> Dict[str, int]:
-  """Tags `inputs` into `output`; returns counts. See the module docstring."""
+             tagger: Union[TextTagger, Annotator], text: Optional[str] = None,
+             entity_type: str = conll.DEFAULT_ENTITY_TYPE) -> Dict[str, int]:
+  """Tags `inputs` (files, "-" for stdin), or the one document `text`, into `output` ("-" for
+  stdout) with every model of `tagger`; returns counts. See the module docstring."""
+  if isinstance(tagger, Annotator):
+    tagger = TextTagger([("model", tagger)])
   if input_format not in INPUT_FORMATS or output_format not in OUTPUT_FORMATS:
     raise InputError(f"formats: input one of {INPUT_FORMATS}, output one of {OUTPUT_FORMATS}")
   if input_format == "conll" and output_format == "pubtator":
     raise InputError("conll input has no text to give PubTator offsets into; "
                      "write jsonl or conll")
+  if "conll" in (input_format, output_format) and len(tagger.models) > 1:
+    raise InputError(f"CoNLL {'input' if input_format == 'conll' else 'output'} takes one "
+                     f"model at a time, got {len(tagger.models)} ({', '.join(tagger.names)})")
   progress = Progress()
-  with files.atomic_file(output) as out:
+  with files.output_stream(output) as out:
     if input_format == "conll":
-      _annotate_conll(inputs, out, output_format, annotator, progress)
+      _annotate_conll(inputs, out, output_format, tagger.models[0][1], progress, entity_type)
     else:
-      _annotate_documents(_documents(inputs, input_format), out, output_format, annotator,
-                          progress)
+      docs = [Document("text", text)] if text is not None else _documents(inputs, input_format)
+      _annotate_documents(docs, out, output_format, tagger, progress)
   progress.tagged(0, 0, 0, force=True)
   return {"documents": progress.docs, "entities": progress.entities}
 
@@ -225,8 +171,9 @@ def _documents(inputs: Sequence[str], input_format: str) -> Iterable[Document]:
 
 
 def _annotate_documents(docs: Iterable[Document], out, output_format: str,
-                        annotator: Annotator, progress: Progress) -> None:
+                        tagger: TextTagger, progress: Progress) -> None:
   write = _WRITERS[output_format]
+  annotator = tagger.models[0][1]
   for batch in _batches(docs, annotator.limits):
     chars = sum(len(d.text) for d in batch)
     if output_format == "conll":
@@ -234,7 +181,7 @@ def _annotate_documents(docs: Iterable[Document], out, output_format: str,
         write(out, doc, annotator)
       progress.tagged(len(batch), chars, 0)
       continue
-    entities = _tag_documents(annotator, batch)
+    entities = _tag_documents(tagger, batch)
     for doc, ents in zip(batch, entities):
       write(out, doc, ents)
     progress.tagged(len(batch), chars, sum(map(len, entities)))
@@ -270,11 +217,11 @@ _WRITERS: Dict[str, Callable] = {"jsonl": _write_jsonl, "pubtator": _write_pubta
                                  "conll": _write_conll_from_text}
 
 
-def _annotate_conll(inputs, out, output_format, annotator, progress) -> None:
+def _annotate_conll(inputs, out, output_format, annotator, progress, entity_type) -> None:
   max_tokens = annotator.limits.max_tokens
   for path in inputs:
     batch: List[conll.Sentence] = []
-    stream = conll.iter_conll(path, require_tags=False)
+    stream = conll.iter_conll(path, require_tags=False, entity_type=entity_type)
     for sentence in itertools.chain(stream, [None]):  # None: flush the last batch
       if sentence is not None:
         if len(sentence.tokens) > max_tokens:

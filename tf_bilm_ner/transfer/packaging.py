@@ -26,7 +26,7 @@ from absl import logging
 from tf_bilm_ner import files, provenance
 from tf_bilm_ner.data import corpus
 from tf_bilm_ner.data.labeled import Featurizer
-from tf_bilm_ner.errors import error_line
+from tf_bilm_ner.errors import OutputExistsError, error_line
 from tf_bilm_ner.training import bilm_steps
 from tf_bilm_ner.training import run_dir as run_dir_lib
 from tf_bilm_ner.transfer import surgery
@@ -80,12 +80,12 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
 
   Raises:
     surgery.TransferError: `bilm` is not a usable BiLM.
-    FileExistsError: `out_dir` exists and not `overwrite`.
+    OutputExistsError (a FileExistsError): `out_dir` exists and not `overwrite`.
   """
   if dtype not in DTYPES:
     raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
   if os.path.exists(out_dir) and not overwrite:
-    raise FileExistsError(f"{out_dir} exists; pass --overwrite to replace it")
+    raise OutputExistsError(f"{out_dir} exists; pass --overwrite to replace it")
   source = surgery.load_source(bilm)
   reader = tf.train.load_checkpoint(source.checkpoint)
   values = {}

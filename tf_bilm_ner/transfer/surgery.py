@@ -32,11 +32,10 @@ from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.lm_vocab import LM_RESERVED
 from tf_bilm_ner.errors import UserError, error_line
 from tf_bilm_ner.layers.encoder import Encoder
+from tf_bilm_ner.resources import SHIPPED_DIR
 
 SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 # The repository's checkpoints/ (tf_bilm_ner/transfer/surgery.py -> the checkout's root).
-SHIPPED_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "checkpoints")
 # Checkpoint name under model/encoder/ -> the tagger's variable.
 ENCODER_VARIABLES: Dict[str, Callable[[Encoder], tf.Variable]] = {
     "word_embedding/embeddings": lambda e: e.word_embedding.embeddings,

@@ -7,7 +7,9 @@ from absl import logging
 
 from tf_bilm_ner import files
 from tf_bilm_ner.config import EncoderConfig, TaggerConfig
-from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.data import formats
+from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE
+from tf_bilm_ner.errors import OutputExistsError
 from tf_bilm_ner.models.tagger import Tagger
 from tf_bilm_ner.training import checkpoints, tagger_steps
 from tf_bilm_ner.transfer import surgery
@@ -15,17 +17,18 @@ from tf_bilm_ner.transfer import surgery
 
 def write_tagger_init(bilm: str, train_path: str, output_dir: str,
                       tagger_config: Optional[TaggerConfig] = None,
-                      overwrite: bool = False) -> surgery.TransferReport:
+                      overwrite: bool = False,
+                      entity_type: str = DEFAULT_ENTITY_TYPE) -> surgery.TransferReport:
   """Writes `output_dir` with `vocab/`, `tagger_config.json`, `init/ckpt` and `transfer.json`.
 
-  The vocabularies are `train_path`'s extended with the BiLM's, as `train_tagger` builds
-  them; the tagger has the BiLM's sizes (and the default dropout) unless `tagger_config`
-  says otherwise. Raises FileExistsError if `output_dir` exists and not `overwrite`.
+  The vocabularies are `train_path`'s (any format `formats.read_labeled` reads; untyped tags
+  as `entity_type`) extended with the BiLM's, as `train_tagger` builds them; the tagger has the BiLM's sizes (and the default dropout) unless `tagger_config`
+  says otherwise. Raises OutputExistsError (a FileExistsError) if `output_dir` exists and not `overwrite`.
   """
   if os.path.exists(output_dir) and not overwrite:
-    raise FileExistsError(f"{output_dir} exists; pass overwrite to replace it")
+    raise OutputExistsError(f"{output_dir} exists; pass overwrite to replace it")
   source = surgery.load_source(bilm)
-  train = read_conll(train_path)
+  train = formats.read_labeled(train_path, entity_type)
   vocabs = tagger_steps.build_vocabs(train, source)
   config = tagger_config or TaggerConfig(
       encoder=surgery.sizes_from_bilm(EncoderConfig(), source.config.encoder))
