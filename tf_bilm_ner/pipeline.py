@@ -1,12 +1,14 @@
-"""The whole method in one call: shard, pretrain the BiLM, transfer, train taggers from BiLM
-and random init, evaluate, export, tag raw text.
+"""The whole method in one call: take a shipped BiLM (or shard and pretrain one, or continue
+pretraining one on the corpus's text), transfer, train taggers from BiLM and random init,
+evaluate, export, tag raw text.
 
   <run_dir>/
     pipeline_config.json   PipelineConfig (below)
-    unlabeled.txt          the default preset's unlabeled text: the train and devel sentences
-                           of the labeled corpus (never test)
-    corpus/                shards and manifest (tools/shard_corpus.py)
-    bilm/                  the pretrained BiLM (tools/train_bilm.py layout)
+    unlabeled.txt          when it pretrains and no unlabeled files are given: the train and
+                           devel sentences of the labeled corpus (never test)
+    corpus/                shards and manifest (tools/shard_corpus.py), when it pretrains
+    bilm/                  the BiLM it pretrained (tools/train_bilm.py layout); with
+                           `bilm_source` and no `adapt_epochs`, the source is used in place
     tagger_bilm/           tagger initialised from bilm/ (tools/train_tagger.py layout)
     tagger_random/         tagger with random initialisation, same training settings
     export/1/              SavedModel of tagger_bilm/ for TF Serving

@@ -1,7 +1,9 @@
-"""The whole method on one corpus: shard and pretrain a BiLM, train taggers from BiLM and from
-random initialisation, evaluate both, export a SavedModel and tag a sample text.
+"""The whole method on one corpus: a BiLM (the shipped one by default, or pretrained here),
+taggers from BiLM and from random initialisation, both evaluated, a SavedModel exported and a
+sample text tagged.
 
   python tools/run_pipeline.py                       # embedded NCBI-disease, ~10 min, 2 cores
+  python tools/run_pipeline.py --preset=scratch      # pretrain a small BiLM on its text first
   U=../shared/data/unlabeled
   python tools/run_pipeline.py --preset=full --run_dir=runs/pipeline_full \
       --data_dir=../shared/data/NCBI-disease-IOB \
