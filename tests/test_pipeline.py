@@ -122,6 +122,7 @@ class PipelineTest(tf.test.TestCase):
       self.assertLen(f.readlines(), sum(len(read_conll(os.path.join(self.data, f"{s}.tsv")))
                                         for s in ("train", "devel")))
     self.assertIn("random init", pipeline.table(summary))
+    self.assertIn("taggers (bilm and random init, at once)", summary["stage_secs"])
     weights = _weight_files(run_dir)
     self.assertIn(os.path.join(summary["export"], "saved_model.pb"), weights)
     self.assertNotEmpty([p for p in weights if f"bilm{os.sep}ckpt" in p])
@@ -138,8 +139,10 @@ class PipelineTest(tf.test.TestCase):
     for adapt in (0, 1):
       with self.subTest(adapt_epochs=adapt):
         run_dir = os.path.join(self.get_temp_dir(), f"from_bilm_{adapt}")
-        config = dataclasses.replace(tiny(), bilm_source=bilm, adapt_epochs=adapt)
+        config = dataclasses.replace(tiny(), bilm_source=bilm, adapt_epochs=adapt,
+                                     parallel_taggers=bool(adapt))
         summary = pipeline.run(run_dir, config, self.data)
+        self.assertEqual("tagger (bilm init)" in summary["stage_secs"], not adapt)
         self.assertEqual((summary["bilm"]["source"], summary["bilm"]["epochs"]), (bilm, adapt))
         self.assertEqual(os.path.exists(os.path.join(run_dir, "bilm")), adapt > 0)
         with open(os.path.join(run_dir, "tagger_bilm", "train_config.json")) as f:

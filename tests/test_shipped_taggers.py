@@ -2,10 +2,15 @@
 manifest's test figure equal to the one stored in results/, and usable by name."""
 import json
 import os
+import subprocess
+import sys
 
 import tensorflow as tf
 
-from tf_bilm_ner import load_tagger
+from tf_bilm_ner import load_tagger, metrics
+from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.experiments import raw_text
+from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 from tf_bilm_ner.serving import shipping, text_tagger
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,6 +34,38 @@ class ShippedTaggersTest(tf.test.TestCase):
           self.assertEqual(SAMPLE[span.start:span.end], span.text)
           self.assertEqual(span.model, name)
           self.assertIn(span.type, manifest["entity_types"])
+
+  def test_disease_from_raw_text_scores_as_from_conll(self):
+    """The first 12 NCBI-disease test abstracts (rebuilt text): spans found from raw text
+    score within 0.5 F1 of the same model's conlleval score on the gold tokens (the full
+    test set: results/raw_text/). 12 of the 100 documents hold 108 sentences."""
+    sentences = read_conll(os.path.join(NCBI_DISEASE_DIR, "test.tsv"))
+    docs = raw_text.documents(sentences, 100)[:12]
+    tagger = load_tagger("disease")
+    from_text = raw_text.evaluate(tagger, docs)["micro"]
+    gold = [s for d in docs for s in d.sentences]
+    conll = metrics.entity_scores([s.tags for s in gold], tagger.models[0][1].tag_sentences(
+        [s.tokens for s in gold]))[0]
+    self.assertGreater(from_text["num_gold"], 100)
+    self.assertEqual(from_text["num_gold"], conll.num_gold)
+    self.assertLess(abs(from_text["f1"] - conll.f1), 0.5)
+
+  def test_benchmark_binary(self):
+    out = os.path.join(self.get_temp_dir(), "raw.json")
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tools", "benchmark_raw_text.py"), "--documents=50",
+         "--latency_calls=5", "--min_seconds=0.01", "--several=disease,disease", f"--out={out}"],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=ROOT))
+    self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+    with open(out) as f:
+      report = json.load(f)
+    self.assertEqual(report["documents"], 50)
+    self.assertEqual(report["raw_text"]["micro"]["num_gold"],
+                     report["conll"]["micro"]["num_gold"])
+    self.assertLess(abs(report["raw_text"]["micro"]["f1"] - report["conll"]["micro"]["f1"]), 1)
+    self.assertEqual(len(report["several"]["alone"]), 2)
+    for key in ("throughput", "latency_serving_default", "latency_text_tagger", "provenance"):
+      self.assertIn(key, report)
 
   def test_disease_finds_the_sample_disease(self):
     spans = load_tagger("disease")(SAMPLE)

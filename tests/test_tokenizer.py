@@ -5,21 +5,15 @@ import tensorflow as tf
 
 from tf_bilm_ner.data import tokenizer
 from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.experiments import raw_text
 
 NCBI = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                     "tf_bilm_ner", "resources", "ncbi_disease")
 
 
 def detokenize(tokens):
-  """Plausible running text for gold tokens: no space before , . ; : ) ] % or after ( [."""
-  out = ""
-  for i, t in enumerate(tokens):
-    decimal = (i >= 2 and tokens[i - 1] == "." and t[0].isdigit()
-               and tokens[i - 2][-1].isdigit())
-    if i and not (t in ".,;:)]%" or out[-1] in "([" or decimal):
-      out += " "
-    out += t
-  return out
+  """Plausible running text for gold tokens (experiments/raw_text.py's rules)."""
+  return raw_text.detokenize(tokens)[0]
 
 
 class TokenizerTest(tf.test.TestCase):

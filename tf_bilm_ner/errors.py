@@ -15,8 +15,11 @@ class FileError(UserError):
   """A file that is not what was expected: `path[:line]: message`."""
 
   def __init__(self, path: str, line: Optional[int], message: str):
-    self.path, self.line = path, line
+    self.path, self.line, self.what = path, line, message
     super().__init__(f"{where(path, line)}: {message}")
+
+  def __reduce__(self):  # pickled whole (an error from a training in another process)
+    return type(self), (self.path, self.line, self.what)
 
 
 class OutputExistsError(UserError, FileExistsError):

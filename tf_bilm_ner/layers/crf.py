@@ -7,6 +7,8 @@ import warnings
 
 import tensorflow as tf
 
+from tf_bilm_ner.layers import fused
+
 with warnings.catch_warnings():
   # tfa announces its end of life at import; we pin its last release on purpose (WORKSPACE.md).
   warnings.simplefilter("ignore", UserWarning)
@@ -56,6 +58,12 @@ class CRF(tf.keras.layers.Layer):
   def log_norm(self, potentials: tf.Tensor, lengths: tf.Tensor) -> tf.Tensor:
     """log Z [B]: log-sum-exp of all tag sequences' scores."""
     return tfa.text.crf_log_norm(potentials, lengths, self.transitions)
+
+  def decode_with_marginals(self, potentials: tf.Tensor, lengths: tf.Tensor):
+    """Serving: Viterbi and marginals in one loop (`fused.crf`; core TF ops only).
+    potentials [B, T, K] (T >= 1), lengths [B] -> tag_ids [B, T] int32 (0 past the length),
+    best_score [B], marginals [B, T, K], log_z [B]."""
+    return fused.crf(potentials, self.transitions, lengths)
 
   def get_config(self):
     return dict(super().get_config(), num_tags=self.num_tags)

@@ -13,16 +13,21 @@ import tensorflow as tf
 
 from tf_bilm_ner.config import EncoderConfig
 from tf_bilm_ner.data.vocab import UNK_ID
+from tf_bilm_ner.layers import fused as fused_lib
 from tf_bilm_ner.layers.char_cnn import CharCNN
 
 
 def bidirectional(forward_lstm: tf.keras.layers.Layer, backward_lstm: tf.keras.layers.Layer,
-                  x: tf.Tensor, lengths: tf.Tensor):
+                  x: tf.Tensor, lengths: tf.Tensor, fused: bool = False):
   """x [B, T, D], lengths [B] -> (forward [B, T, U], backward [B, T, U]).
 
   The backward LSTM reads each sequence reversed over its true length, so right padding
-  stays at the end in both directions and never reaches a real position.
+  stays at the end in both directions and never reaches a real position. `fused`
+  (inference only, the SavedModel export): both directions in one loop (`fused.py`), the
+  same result within float32 rounding, where the LSTMs allow it.
   """
+  if fused and fused_lib.supports(forward_lstm) and fused_lib.supports(backward_lstm):
+    return fused_lib.bilstm(forward_lstm, backward_lstm, x, lengths)
   forward = forward_lstm(x)
   rev = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
   backward = tf.reverse_sequence(backward_lstm(rev), lengths, seq_axis=1, batch_axis=0)
@@ -70,14 +75,16 @@ class Encoder(tf.keras.layers.Layer):
                    self.char_cnn(features["char_ids"])], axis=-1)
     return self.input_dropout(x, training=training)
 
-  def call(self, features: Dict[str, tf.Tensor], training=None):
+  def call(self, features: Dict[str, tf.Tensor], training=None, fused=False):
     """Returns (forward, backward), each [B, T, lstm_units] in the compute dtype.
+    `fused`: serving's one-loop BiLSTM (`bidirectional`); never with training.
 
     forward[b, t] has read tokens 0..t; backward[b, t] has read tokens t..len-1.
     Positions at or beyond `lengths[b]` hold values of no meaning.
     """
     x = self.embed(features, training=training)
-    return bidirectional(self.forward_lstm, self.backward_lstm, x, features["lengths"])
+    return bidirectional(self.forward_lstm, self.backward_lstm, x, features["lengths"],
+                         fused=fused and not training)
 
   def get_config(self):
     return dict(super().get_config(), config=self.config.to_dict())

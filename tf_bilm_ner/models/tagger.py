@@ -40,15 +40,18 @@ class Tagger(tf.keras.Model):
     self.projection = tf.keras.layers.Dense(config.num_tags, name="projection", dtype=dtype)
     self.crf = CRF(config.num_tags, name="crf", dtype=tf.float32)
 
-  def call(self, features: Dict[str, tf.Tensor], training=None) -> tf.Tensor:
-    """token_ids [B, T], char_ids [B, T, C], lengths [B] -> potentials [B, T, num_tags] float32."""
-    states = list(self.encoder(features, training=training))     # 2 x [B, T, U]
+  def call(self, features: Dict[str, tf.Tensor], training=None, fused=False) -> tf.Tensor:
+    """token_ids [B, T], char_ids [B, T, C], lengths [B] -> potentials [B, T, num_tags] float32.
+    `fused`: the BiLSTMs as serving runs them (`layers/fused.py`); inference only."""
+    fused = fused and not training
+    states = list(self.encoder(features, training=training, fused=fused))     # 2 x [B, T, U]
     if self.config.bilm_features:  # frozen: no dropout inside, no gradient
-      states += [tf.stop_gradient(h) for h in self.bilm_encoder(features, training=False)]
+      states += [tf.stop_gradient(h)
+                 for h in self.bilm_encoder(features, training=False, fused=fused)]
     x = self.output_dropout(tf.concat(states, axis=-1), training=training)
     if self.config.top_lstm_units:
       x = tf.concat(bidirectional(self.top_forward_lstm, self.top_backward_lstm, x,
-                                  features["lengths"]), axis=-1)   # [B, T, 2 * top units]
+                                  features["lengths"], fused), axis=-1)  # [B, T, 2 * top]
       x = self.top_dropout(x, training=training)
     potentials = tf.cast(self.projection(x), tf.float32)
     if not self.crf.built:

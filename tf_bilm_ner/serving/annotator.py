@@ -36,9 +36,14 @@ class Annotator:
       tagger, _, _, config = checkpoints.restore_tagger(path)
       self.limits = export.ExportConfig(max_chars_per_token=config.encoder.max_chars_per_token)
       module = export.TaggerModule(tagger, run_dir_lib.paths(path)["vocab"], self.limits)
-      self._tokens_fn = lambda tokens, lengths: module.tag_tokens(tokens, lengths)
-      self._text_fn = lambda text: module.tag_text(text)
+      functions = module.signatures()
+      self._tokens_fn, self._text_fn = functions["serving_default"], functions["tag_text"]
       self._keep = module
+
+  @property
+  def serving_default(self):
+    """The `serving_default` function: (tokens=[B, T] string, lengths=[B] int32) -> dict."""
+    return self._tokens_fn
 
   def tag_texts(self, texts: Sequence[str]) -> List[List[dict]]:
     """Documents -> entities per document (dicts: start, end, type, text, score)."""

@@ -39,7 +39,8 @@ are compositions of them), so serving needs no tensorflow_addons.
 import dataclasses
 import os
 import shutil
-from typing import Dict
+import types
+from typing import Callable, Dict
 
 import tensorflow as tf
 
@@ -94,7 +95,13 @@ class TaggerModule(tf.Module):
 
   def __init__(self, tagger: Tagger, vocab_dir: str, export_config: ExportConfig):
     super().__init__(name="tagger_module")
-    self.tagger = tagger
+    # The Keras model itself is kept out of the SavedModel (object.__setattr__ skips
+    # tracking): Keras would add its layers' training and inference traces, megabytes of
+    # graph no signature calls. Its variables are saved through this list.
+    if not tagger.variables:
+      raise ValueError("TaggerModule needs a built tagger (its variables are saved)")
+    object.__setattr__(self, "tagger", tagger)
+    self.weights = list(tagger.variables)
     self.limits = export_config
     self.featurizer = Featurizer(_table(os.path.join(vocab_dir, "words.txt"), vocab_lib.UNK_ID),
                                  _table(os.path.join(vocab_dir, "chars.txt"), vocab_lib.UNK_ID),
@@ -102,6 +109,15 @@ class TaggerModule(tf.Module):
     self.tag_names = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
         os.path.join(vocab_dir, "tags.txt"), tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
         tf.string, tf.lookup.TextFileIndex.WHOLE_LINE), default_value="")
+    # The tf.functions live on a plain object, outside the object graph: tf.saved_model.save
+    # stores a module's function attributes and, again, each signature made from one.
+    # `tag` is shared by both signatures, so its graph is stored once.
+    tokens_spec = [TOKENS_SIGNATURE["tokens"], TOKENS_SIGNATURE["lengths"]]
+    self._functions = types.SimpleNamespace(
+        tag=tf.function(self._tag, input_signature=tokens_spec),
+        tag_tokens=tf.function(self.tag_tokens, input_signature=tokens_spec),
+        tag_text=tf.function(self.tag_text, input_signature=[
+            tf.TensorSpec([None], tf.string, name="text")]))
 
   def features(self, tokens: tf.Tensor, lengths: tf.Tensor) -> Dict[str, tf.Tensor]:
     """tokens [B, T] string, lengths [B] -> token_ids, char_ids, lengths (as in training)."""
@@ -122,14 +138,18 @@ class TaggerModule(tf.Module):
             "a length is larger than the number of token columns")),
     ]
 
-  @tf.function(input_signature=[TOKENS_SIGNATURE["tokens"], TOKENS_SIGNATURE["lengths"]])
+  def signatures(self) -> Dict[str, Callable]:
+    """{"serving_default": ..., "tag_text": ...}: the concrete functions to save as
+    signatures (and to call in-process, with keyword arguments as a loaded model's)."""
+    return {"serving_default": self._functions.tag_tokens.get_concrete_function(),
+            "tag_text": self._functions.tag_text.get_concrete_function()}
+
   def tag_tokens(self, tokens, lengths):
     """The `serving_default` signature (see the module docstring)."""
     with tf.control_dependencies(self._check(tokens, lengths)):  # checks run before any use
       tokens, lengths = tf.identity(tokens), tf.identity(lengths)
-    return self._tag(tokens, lengths)
+    return self._functions.tag(tokens, lengths)
 
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
   def tag_text(self, text):
     """The `tag_text` signature: raw documents -> entity spans (see the module docstring)."""
     lim = self.limits
@@ -153,7 +173,7 @@ class TaggerModule(tf.Module):
                                               tf.maximum(tf.reduce_max(tf.concat(
                                                   [[1], lengths], 0)), 1)])
     lengths = tf.pad(lengths, [[0, tf.shape(matrix)[0] - num_sentences]])
-    out = self._tag(matrix, lengths)
+    out = self._functions.tag(matrix, lengths)
     flat = lambda x: tf.RaggedTensor.from_tensor(x, lengths=lengths).flat_values
     ents = graph_text.spans(flat(out["tags"]), flat(out["tag_confidence"]), sentence, tokens)
     batch = tf.size(text)
@@ -170,27 +190,38 @@ class TaggerModule(tf.Module):
   def _tag(self, tokens, lengths):
     """Padded tokens [B, T], lengths [B] -> tags, tag_ids, tag_confidence, confidence.
 
-    The batch is sorted by length and run in chunks of `CHUNK` sentences, each
-    cut to its own longest sentence, so one long sentence does not make the LSTMs
-    run every other sentence of a large batch to its length. Results return in
+    One function both signatures call (stored once). A batch of at most `CHUNK` sentences
+    runs as it is; a larger one is sorted by length and run in chunks of `CHUNK`
+    sentences, each cut to its own longest sentence, so one long sentence does not make
+    the LSTMs run every other sentence of a large batch to its length. Results return in
     input order.
     """
     batch, width = tf.shape(tokens)[0], tf.shape(tokens)[1]
     tokens = tf.pad(tokens, [[0, 0], [0, tf.maximum(1 - width, 0)]])  # a [B, 0] request
-    chunk = tf.maximum(tf.minimum(CHUNK, batch), 1)
-    chunks = (batch + chunk - 1) // chunk
+    return tf.cond(batch <= CHUNK, lambda: self._tag_cut(tokens, lengths, width),
+                   lambda: self._tag_chunks(tokens, lengths, width))
+
+  def _tag_cut(self, tokens, lengths, width):
+    """tokens [B, max(width, 1)] cut to the longest sentence, tagged, and padded back to
+    [B, width] (`confidence` [B])."""
+    cut = tf.maximum(tf.reduce_max(tf.concat([[0], lengths], 0)), 1)
+    out = self._tag_padded(tokens[:, :cut], lengths)
+    grow = [[0, 0], [0, tf.maximum(width - tf.shape(out["tags"])[1], 0)]]
+    return {k: tf.pad(v, grow)[:, :width] if k != "confidence" else v for k, v in out.items()}
+
+  def _tag_chunks(self, tokens, lengths, width):
+    """`_tag` of a batch larger than `CHUNK`: tokens [B, max(width, 1)], lengths [B]."""
+    batch = tf.shape(tokens)[0]
+    chunks = (batch + CHUNK - 1) // CHUNK
     order = tf.argsort(lengths, direction="DESCENDING", stable=True)
-    extra = chunks * chunk - batch
+    extra = chunks * CHUNK - batch
     tokens_sorted = tf.pad(tf.gather(tokens, order), [[0, extra], [0, 0]])
     lengths_sorted = tf.pad(tf.gather(lengths, order), [[0, extra]])
 
     def one_chunk(i):
-      rows = tf.range(i * chunk, (i + 1) * chunk)
-      chunk_lengths = tf.gather(lengths_sorted, rows)
-      cut = tf.maximum(tf.reduce_max(chunk_lengths), 1)
-      out = self._tag_padded(tf.gather(tokens_sorted, rows)[:, :cut], chunk_lengths)
-      grow = [[0, 0], [0, tf.maximum(width - tf.shape(out["tags"])[1], 0)]]
-      return {k: tf.pad(v, grow)[:, :width] if k != "confidence" else v for k, v in out.items()}
+      rows = tf.range(i * CHUNK, (i + 1) * CHUNK)
+      return self._tag_cut(tf.gather(tokens_sorted, rows), tf.gather(lengths_sorted, rows),
+                           width)
 
     spec = lambda dtype, rank: tf.TensorSpec([None] * rank, dtype)
     outs = tf.map_fn(one_chunk, tf.range(chunks), fn_output_signature={
@@ -203,14 +234,9 @@ class TaggerModule(tf.Module):
   def _tag_padded(self, tokens, lengths):
     """One chunk: tokens [B, T] (T >= 1), lengths [B] -> the `_tag` outputs."""
     features = self.features(tokens, lengths)
-    potentials = self.tagger(features, training=False)
-    tag_ids, best = self.tagger.crf(potentials, lengths)
-    with tf.GradientTape() as tape:  # d log Z / d potentials = per-position tag marginals
-      tape.watch(potentials)
-      log_z = self.tagger.crf.log_norm(potentials, lengths)
-    marginals = tape.gradient(log_z, potentials)
+    potentials = self.tagger(features, training=False, fused=True)
+    tag_ids, best, marginals, log_z = self.tagger.crf.decode_with_marginals(potentials, lengths)
     real = tf.sequence_mask(lengths, tf.shape(tokens)[1])
-    tag_ids = tf.where(real, tag_ids, tf.zeros_like(tag_ids))
     tag_conf = tf.gather(marginals, tag_ids, batch_dims=2)
     names = self.tag_names.lookup(tf.cast(tag_ids, tf.int64))
     # IOBES taggers (tag_scheme.to_iob2, in graph): S-X -> B-X, E-X -> I-X.
@@ -256,9 +282,7 @@ def export(run_dir: str, export_dir: str, version: int = 0, which: str = "best",
       tagger_config = dataclasses.replace(tagger_config, encoder=dataclasses.replace(
           tagger_config.encoder, word_vocab_size=rows))
     module = TaggerModule(tagger, vocab_dir, config)
-    tf.saved_model.save(module, tmp, signatures={
-        "serving_default": module.tag_tokens.get_concrete_function(),
-        "tag_text": module.tag_text.get_concrete_function()})
+    tf.saved_model.save(module, tmp, signatures=module.signatures())
     shutil.rmtree(os.path.join(tmp, ".vocab"), ignore_errors=True)  # copied into assets/
     extra = os.path.join(tmp, "assets.extra")
     os.makedirs(extra, exist_ok=True)

@@ -1,0 +1,115 @@
+"""Serving's one-loop BiLSTM and CRF against Keras LSTMs, tensorflow_addons and brute force."""
+import itertools
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_addons as tfa
+
+from tf_bilm_ner.layers import fused
+from tf_bilm_ner.layers.crf import CRF
+from tf_bilm_ner.layers.encoder import bidirectional
+
+
+def _lstms(units, **kwargs):
+  return [tf.keras.layers.LSTM(units, return_sequences=True, **kwargs) for _ in range(2)]
+
+
+class FusedBiLSTMTest(tf.test.TestCase):
+
+  def test_equals_the_keras_lstms(self):
+    rng = np.random.RandomState(5)
+    x = tf.constant(rng.randn(3, 7, 5).astype(np.float32))
+    lengths = tf.constant([7, 2, 0], tf.int32)
+    forward, backward = _lstms(9)
+    # Random biases and recurrent weights, so nothing cancels by accident.
+    bidirectional(forward, backward, x, lengths)
+    for layer in (forward, backward):
+      for v in layer.weights:
+        v.assign(rng.randn(*v.shape).astype(np.float32) * 0.5)
+    want = bidirectional(forward, backward, x, lengths)
+    got = bidirectional(forward, backward, x, lengths, fused=True)
+    graph = tf.function(lambda x, n: fused.bilstm(forward, backward, x, n))(x, lengths)
+    for w, g, h in zip(want, got, graph):
+      self.assertEqual(g.shape, w.shape)
+      self.assertAllClose(g, w, atol=1e-5, rtol=1e-5)
+      self.assertAllClose(h, w, atol=1e-5, rtol=1e-5)
+
+  def test_other_lstms_take_the_keras_path(self):
+    self.assertTrue(fused.supports(_lstms(3)[0]))
+    self.assertFalse(fused.supports(_lstms(3, activation="relu")[0]))
+    self.assertFalse(fused.supports(_lstms(3, dtype="mixed_bfloat16")[0]))
+    forward, backward = _lstms(3, activation="relu")
+    x, lengths = tf.ones([2, 4, 3]), tf.constant([4, 1])
+    want = bidirectional(forward, backward, x, lengths)
+    for w, g in zip(want, bidirectional(forward, backward, x, lengths, fused=True)):
+      self.assertAllEqual(w, g)
+
+
+def _brute_force(unary, trans):
+  """log Z, marginals [n, K], best sequence and its score, enumerating K**n sequences."""
+  n, k = unary.shape
+  seqs = list(itertools.product(range(k), repeat=n))
+  scores = np.array([sum(unary[t, y] for t, y in enumerate(s)) +
+                     sum(trans[a, b] for a, b in zip(s[:-1], s[1:])) for s in seqs])
+  log_z = np.logaddexp.reduce(scores)
+  marginals = np.zeros((n, k))
+  for s, score in zip(seqs, scores):
+    marginals[np.arange(n), list(s)] += np.exp(score - log_z)
+  return log_z, marginals, seqs[int(np.argmax(scores))], scores.max()
+
+
+class FusedCRFTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    rng = np.random.RandomState(11)
+    self.lengths = np.array([6, 1, 0, 4, 5], np.int32)
+    self.unary = rng.randn(5, 6, 3).astype(np.float32) * 2
+    self.trans = rng.randn(3, 3).astype(np.float32)
+
+  def test_against_brute_force(self):
+    tags, best, marginals, log_z = fused.crf(self.unary, self.trans, self.lengths)
+    for b, n in enumerate(self.lengths):
+      if n == 0:
+        self.assertAllEqual(tags[b], np.zeros(6))
+        continue
+      want_z, want_marginals, want_tags, want_best = _brute_force(self.unary[b, :n], self.trans)
+      self.assertAllClose(log_z[b], want_z, rtol=1e-5)
+      self.assertAllClose(marginals[b, :n], want_marginals, atol=1e-5)
+      self.assertAllEqual(tags[b, :n], want_tags)
+      self.assertAllEqual(tags[b, n:], np.zeros(6 - n))
+      self.assertAllClose(best[b], want_best, rtol=1e-5)
+
+  def test_against_tensorflow_addons_in_a_graph(self):
+    """Longer sentences than brute force allows; the training path's decode and the
+    gradient of its log Z (the marginals serving computed before) as references."""
+    rng = np.random.RandomState(2)
+    unary = tf.constant(rng.randn(4, 23, 5).astype(np.float32) * 3)
+    lengths = tf.constant([23, 17, 1, 9], tf.int32)
+    trans = tf.constant(rng.randn(5, 5).astype(np.float32))
+    got = tf.function(fused.crf)(unary, trans, lengths)
+    want_tags, want_best = tfa.text.crf_decode(unary, trans, lengths)
+    with tf.GradientTape() as tape:
+      tape.watch(unary)
+      want_z = tfa.text.crf_log_norm(unary, lengths, trans)
+    want_marginals = tape.gradient(want_z, unary)
+    real = tf.sequence_mask(lengths, 23)
+    self.assertAllEqual(got[0], tf.where(real, want_tags, 0))
+    self.assertAllClose(got[1], want_best, rtol=1e-6)
+    # log-space sums near 100 here: float32 keeps about 1e-5 of them, in either method.
+    self.assertAllClose(tf.where(real[..., None], got[2], 0.0), want_marginals, atol=1e-4)
+    self.assertAllClose(got[3], want_z, rtol=1e-6)
+
+  def test_crf_layer_method(self):
+    crf = CRF(3)
+    crf.build(self.unary.shape)
+    crf.transitions.assign(self.trans)
+    tags, best = crf(self.unary[:2], self.lengths[:2])
+    got_tags, got_best, _, _ = crf.decode_with_marginals(self.unary[:2], self.lengths[:2])
+    self.assertAllEqual(got_tags[0], tags[0])
+    self.assertAllEqual(got_tags[1, :1], tags[1, :1])
+    self.assertAllClose(got_best, best)
+
+
+if __name__ == "__main__":
+  tf.test.main()
