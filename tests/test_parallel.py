@@ -1,5 +1,8 @@
 """training/parallel.py: results in order, each process's thread share, errors raised."""
+import multiprocessing
 import os
+import signal
+import time
 
 import tensorflow as tf
 
@@ -18,7 +21,44 @@ def _fail(path):
   raise FileError(path, 3, "expected a tag")
 
 
+def _run_forever(path):
+  """A training that would never end: writes its pid, then waits."""
+  with open(path, "w") as f:
+    f.write(str(os.getpid()))
+  while True:
+    time.sleep(0.1)
+
+
+def _parent(path):
+  """Runs in a subprocess: starts _run_forever through parallel.run (and is killed)."""
+  parallel.run([(_run_forever, (path,))])
+
+
+def _alive(pid):
+  try:
+    with open(f"/proc/{pid}/stat") as f:
+      return f.read().split()[2] != "Z"
+  except FileNotFoundError:
+    return False
+
+
 class ParallelTest(tf.test.TestCase):
+
+  def test_killing_the_parent_ends_the_trainings(self):
+    path = os.path.join(self.get_temp_dir(), "child.pid")
+    parent = multiprocessing.get_context("spawn").Process(target=_parent, args=(path,))
+    parent.start()
+    deadline = time.time() + 120
+    while not os.path.exists(path) or not open(path).read():
+      self.assertLess(time.time(), deadline, "the training never started")
+      time.sleep(0.2)
+    child = int(open(path).read())
+    os.kill(parent.pid, signal.SIGKILL)  # no cleanup in the parent at all
+    parent.join()
+    deadline = time.time() + 10
+    while _alive(child):
+      self.assertLess(time.time(), deadline, "the training outlived its parent")
+      time.sleep(0.2)
 
   def test_results_in_order_with_a_share_of_the_cores(self):
     share = parallel.threads_per_process(2)

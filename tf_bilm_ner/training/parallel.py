@@ -13,6 +13,8 @@ digits from the same training in one process with every thread (summation order)
 import concurrent.futures
 import multiprocessing
 import os
+import threading
+import time
 from typing import Any, Callable, List, Sequence, Tuple
 
 from absl import logging
@@ -29,6 +31,15 @@ def _init(threads: int, verbosity: int) -> None:
   os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
   os.environ["TF_NUM_INTEROP_THREADS"] = "1"
   logging.set_verbosity(verbosity)
+  threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+  """Ends this process within a second of its parent's end (`kill <pipeline>` must not leave
+  trainings running on their own; an interrupted run resumes from its checkpoints)."""
+  while os.getppid() == parent:
+    time.sleep(1.0)
+  os._exit(1)  # pylint: disable=protected-access
 
 
 def run(calls: Sequence[Call], processes: int = 0) -> List[Any]:
