@@ -36,19 +36,22 @@ class ShippedTaggersTest(tf.test.TestCase):
           self.assertIn(span.type, manifest["entity_types"])
 
   def test_disease_from_raw_text_scores_as_from_conll(self):
-    """The first 12 NCBI-disease test abstracts (rebuilt text): spans found from raw text
-    score within 0.5 F1 of the same model's conlleval score on the gold tokens (the full
-    test set: results/raw_text/). 12 of the 100 documents hold 108 sentences."""
+    """Issue #18's check: the 100 NCBI-disease test documents (rebuilt text) tagged from raw
+    text score within 0.5 F1 of the same model's conlleval score on the gold tokens, here as
+    in results/serving_fused/. (On a dozen documents the two differ by more: a span that one
+    batch shape tips and the other does not moves F1 by about 1 there.)"""
     sentences = read_conll(os.path.join(NCBI_DISEASE_DIR, "test.tsv"))
-    docs = raw_text.documents(sentences, 100)[:12]
+    docs = raw_text.documents(sentences, 100)
     tagger = load_tagger("disease")
-    from_text = raw_text.evaluate(tagger, docs)["micro"]
-    gold = [s for d in docs for s in d.sentences]
-    conll = metrics.entity_scores([s.tags for s in gold], tagger.models[0][1].tag_sentences(
-        [s.tokens for s in gold]))[0]
-    self.assertGreater(from_text["num_gold"], 100)
-    self.assertEqual(from_text["num_gold"], conll.num_gold)
-    self.assertLess(abs(from_text["f1"] - conll.f1), 0.5)
+    from_text = raw_text.evaluate(tagger, docs)
+    conll = metrics.entity_scores([s.tags for s in sentences], tagger.models[0][1].tag_sentences(
+        [s.tokens for s in sentences]))[0]
+    self.assertEqual(from_text["micro"]["num_gold"], conll.num_gold)
+    self.assertLess(abs(from_text["micro"]["f1"] - conll.f1), 0.5)
+    self.assertGreater(from_text["sentences"]["split"], 0.98 * from_text["sentences"]["gold"])
+    for doc, spans in zip(docs[:5], tagger([d.text for d in docs[:5]])):
+      for span in spans:
+        self.assertEqual(doc.text[span.start:span.end], span.text)
 
   def test_benchmark_binary(self):
     out = os.path.join(self.get_temp_dir(), "raw.json")
