@@ -7,7 +7,7 @@ Scores are in percent, like conlleval's.
 """
 import collections
 import dataclasses
-from typing import Dict, List, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Sequence, Set, Tuple
 
 Chunk = Tuple[str, int, int]  # (type, first token, last token + 1)
 
@@ -53,18 +53,22 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
   """
   if len(gold) != len(predicted):
     raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
-  counts = collections.defaultdict(lambda: [0, 0, 0])  # type -> gold, pred, correct
   for i, (g, p) in enumerate(zip(gold, predicted)):
     if len(g) != len(p):
       raise ValueError(f"sentence {i}: {len(g)} gold tags but {len(p)} predicted")
-    gc: Set[Chunk] = set(chunks(g))
-    pc: Set[Chunk] = set(chunks(p))
-    for c in gc:
-      counts[c[0]][0] += 1
-    for c in pc:
-      counts[c[0]][1] += 1
-    for c in gc & pc:
-      counts[c[0]][2] += 1
+  return set_scores([set(chunks(g)) for g in gold], [set(chunks(p)) for p in predicted],
+                    type_of=lambda c: c[0])
+
+
+def set_scores(gold: Sequence[Set], predicted: Sequence[Set], type_of: Callable
+               ) -> Tuple[Score, Dict[str, Score]]:
+  """`entity_scores` of entities already collected: per unit (sentence, document), the gold
+  and the predicted entities as sets of hashable items; `type_of(item)` is its type."""
+  counts = collections.defaultdict(lambda: [0, 0, 0])  # type -> gold, pred, correct
+  for g, p in zip(gold, predicted):
+    for items, k in ((g, 0), (p, 1), (g & p, 2)):
+      for item in items:
+        counts[type_of(item)][k] += 1
   per_type = {t: Score.from_counts(*v) for t, v in sorted(counts.items())}
   total = [sum(v[k] for v in counts.values()) for k in range(3)]
   return Score.from_counts(*total), per_type

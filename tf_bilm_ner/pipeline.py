@@ -169,8 +169,9 @@ def _run(run_dir: str, config: PipelineConfig, data_dir: str,
     done = stage("taggers (" + " and ".join(left) + " init, at once)", lambda: parallel.run(
         [(_tagger, args[init]) for init in left], processes=len(inits)))
     scores.update(zip(left, done))
-  for init in left if not config.parallel_taggers else ():
-    scores[init] = stage(f"tagger ({init} init)", lambda init=init: _tagger(*args[init]))
+  else:
+    for init in left:
+      scores[init] = stage(f"tagger ({init} init)", lambda init=init: _tagger(*args[init]))
   export_path = stage("export", lambda: _export(run_dir))
   entities = stage("tag sample text",
                    lambda: tag_documents.Annotator(export_path).tag_texts([SAMPLE_TEXT])[0])

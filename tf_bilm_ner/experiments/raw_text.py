@@ -8,7 +8,6 @@ tagger sees only the text: it tokenises and splits sentences itself, so the scor
 what the raw-text path (tokenizer, sentence splitter, span offsets) loses against the
 CoNLL score of the same model, where the gold tokens and sentences are given.
 """
-import collections
 import os
 import shutil
 import tempfile
@@ -70,15 +69,8 @@ def documents(sentences: Sequence[Sentence], count: int) -> List[Document]:
 
 def score(gold: Sequence[Sequence[GoldSpan]], predicted: Sequence[Sequence[GoldSpan]]) -> dict:
   """Exact-span micro and per-type scores (percent; as scores.json has them), per document."""
-  counts = collections.defaultdict(lambda: [0, 0, 0])  # type -> gold, predicted, correct
-  for g, p in zip(gold, predicted):
-    g, p = set(g), set(p)
-    for spans, k in ((g, 0), (p, 1), (g & p, 2)):
-      for s in spans:
-        counts[s[2]][k] += 1
-  per_type = {t: metrics.Score.from_counts(*v) for t, v in sorted(counts.items())}
-  total = [sum(v[k] for v in counts.values()) for k in range(3)]
-  return score_dict(metrics.Score.from_counts(*total), per_type)
+  return score_dict(*metrics.set_scores([set(g) for g in gold], [set(p) for p in predicted],
+                                        type_of=lambda span: span[2]))
 
 
 def evaluate(tagger, docs: Sequence[Document]) -> dict:
@@ -113,8 +105,7 @@ def latency(tagger, texts: Sequence[str], calls: int) -> Dict[str, float]:
     start = time.perf_counter()
     tagger(texts[i % len(texts)])
     times.append(1000.0 * (time.perf_counter() - start))
-  q = np.percentile(times, [50, 90, 99])
-  return {"calls": calls, "p50_ms": float(q[0]), "p90_ms": float(q[1]), "p99_ms": float(q[2])}
+  return dict(calls=calls, **serving_speed.percentiles(times))
 
 
 def several_models(models: Sequence[str], texts: Sequence[str], min_seconds: float) -> dict:

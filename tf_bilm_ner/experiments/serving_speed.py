@@ -46,10 +46,15 @@ def latency(fn, sentences: Sequence[Sequence[str]], calls: int) -> Dict[str, flo
     start = time.perf_counter()
     fn(tokens=t, lengths=n)["tags"].numpy()
     times.append(1000.0 * (time.perf_counter() - start))
-  q = np.percentile(times, [50, 90, 99])
-  return {"calls": calls, "p50_ms": float(q[0]), "p90_ms": float(q[1]), "p99_ms": float(q[2]),
+  return {"calls": calls, **percentiles(times),
           "mean_tokens": float(np.mean([len(sentences[i % len(sentences)])
                                         for i in range(calls)]))}
+
+
+def percentiles(times_ms: Sequence[float]) -> Dict[str, float]:
+  """p50_ms, p90_ms, p99_ms of call times in milliseconds."""
+  q = np.percentile(times_ms, [50, 90, 99])
+  return {"p50_ms": float(q[0]), "p90_ms": float(q[1]), "p99_ms": float(q[2])}
 
 
 def text_throughput(fn, docs: Sequence[str], batch_size: int,
