@@ -44,6 +44,21 @@ class FusedBiLSTMTest(tf.test.TestCase):
     for w, g in zip(want, bidirectional(forward, backward, x, lengths, fused=True)):
       self.assertAllEqual(w, g)
 
+  def test_char_conv_equals_the_keras_convolution(self):
+    rng = np.random.RandomState(3)
+    for width, chars in ((3, 7), (4, 5), (1, 3), (5, 2)):  # even widths pad one more right
+      with self.subTest(width=width):
+        conv = tf.keras.layers.Conv1D(11, width, padding="same")
+        x = tf.constant(rng.randn(6, chars, 4).astype(np.float32))
+        conv.build(x.shape)
+        conv.bias.assign(rng.randn(11).astype(np.float32))
+        want = conv(x)
+        self.assertTrue(fused.supports_conv(conv))
+        self.assertAllClose(fused.char_conv(conv, x), want, atol=1e-5, rtol=1e-5)
+    self.assertFalse(fused.supports_conv(tf.keras.layers.Conv1D(3, 3, padding="valid")))
+    self.assertFalse(fused.supports_conv(tf.keras.layers.Conv1D(3, 3, padding="same",
+                                                                activation="relu")))
+
 
 def _brute_force(unary, trans):
   """log Z, marginals [n, K], best sequence and its score, enumerating K**n sequences."""
@@ -99,6 +114,18 @@ class FusedCRFTest(tf.test.TestCase):
     # log-space sums near 100 here: float32 keeps about 1e-5 of them, in either method.
     self.assertAllClose(tf.where(real[..., None], got[2], 0.0), want_marginals, atol=1e-4)
     self.assertAllClose(got[3], want_z, rtol=1e-6)
+
+  def test_ties_go_as_in_tensorflow_addons(self):
+    """Scores with many equal paths (small integers): the same path as tensorflow_addons'
+    position-by-position backtrack, lengths 1 to 37 (several doubling rounds)."""
+    rng = np.random.RandomState(4)
+    lengths = tf.constant([37, 1, 2, 3, 16, 17, 0, 33], tf.int32)
+    for trial in range(5):
+      unary = tf.constant(rng.randint(0, 2, (8, 37, 4)).astype(np.float32))
+      trans = tf.constant(rng.randint(-1, 1, (4, 4)).astype(np.float32))
+      got = tf.function(fused.crf)(unary, trans, lengths)[0]
+      want = tfa.text.crf_decode(unary, trans, lengths)[0]
+      self.assertAllEqual(got, tf.where(tf.sequence_mask(lengths, 37), want, 0))
 
   def test_crf_layer_method(self):
     crf = CRF(3)

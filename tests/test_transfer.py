@@ -1,6 +1,7 @@
 """Checkpoint surgery: BiLM encoder weights into a tagger, by variable and by vocabulary string."""
 import json
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -349,6 +350,43 @@ class TransferTest(tf.test.TestCase):
                 f"--init_from_bilm={package}", "--lstm_units=30", "--max_steps=1")
     self.assertIn("--lstm_units=30 but the BiLM in --init_from_bilm has lstm_units=29",
                   proc.stderr)
+
+  def test_package_chains_the_history_of_earlier_runs(self):
+    """A BiLM pretrained in three runs (each continuing the last) gets one per-epoch history:
+    the earlier runs' rows (oldest first), then its own, each naming its run."""
+    def fake_run(name, epochs, command):
+      directory = os.path.join(self.get_temp_dir(), name)
+      shutil.copytree(self.bilm_dir, directory, dirs_exist_ok=True)
+      with open(os.path.join(directory, "history.jsonl"), "w") as f:
+        for e in epochs:
+          f.write(json.dumps({"epoch": e, "valid_perplexity_forward": 90.0 - e,
+                              "valid_perplexity_backward": 99.0 - e, "step": 7}) + "\n")
+      with open(os.path.join(directory, "report.json"), "w") as f:
+        json.dump({"finished": False, "history": [], "starts": [
+            {"command": command, "git_commit": "abc"}]}, f)
+      return directory
+    first, second = fake_run("pass1", [0], "first"), fake_run("pass2", [1], "second")
+    last = fake_run("pass3", [2, 3], "third")
+    out = os.path.join(self.get_temp_dir(), "chained")
+    proc = _run("package_bilm.py", f"--bilm={last}", f"--output_dir={out}",
+                f"--earlier_runs={first},{second}")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    with open(os.path.join(out, packaging.MANIFEST)) as f:
+      manifest = json.load(f)
+    self.assertEqual([(r["run"], r["epoch"], r["valid_perplexity_backward"])
+                      for r in manifest["valid_perplexity"]],
+                     [("pass1", 0, 99.0), ("pass2", 1, 98.0), ("pass3", 2, 97.0),
+                      ("pass3", 3, 96.0)])
+    self.assertEqual(manifest["epochs"], 4)
+    self.assertEqual([(r["run"], r["epochs"], r["commands"]) for r in
+                      manifest["pretraining_runs"]],
+                     [("pass1", [0], ["first"]), ("pass2", [1], ["second"]),
+                      ("pass3", [2, 3], ["third"])])
+    proc = _run("package_bilm.py", f"--bilm={last}", f"--output_dir={out}_wrong",
+                f"--earlier_runs={second},{first}")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("epoch 0 does not follow epoch 1 of pass2", proc.stderr)
+    self.assertFalse(os.path.exists(f"{out}_wrong"))
 
 
 def dataclasses_replace(obj, **kw):

@@ -21,6 +21,9 @@ flags.DEFINE_bool("include_softmax", False, "Also package the softmax, so that p
                   "continue from the package (train_bilm --init_from_bilm).")
 flags.DEFINE_string("valid_shards", None, "Glob of validation shards: record the validation "
                     "perplexity with float32 and with the stored encoder weights.")
+flags.DEFINE_list("earlier_runs", [], "For a BiLM pretrained in several runs, each continuing "
+                  "the last: the earlier run directories (or their copies in results/), oldest "
+                  "first, so that the manifest's per-epoch perplexity covers them all.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
 
 
@@ -28,7 +31,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   manifest = packaging.package(FLAGS.bilm, FLAGS.output_dir, FLAGS.dtype, FLAGS.overwrite,
-                          FLAGS.valid_shards, include_softmax=FLAGS.include_softmax)
+                          FLAGS.valid_shards, include_softmax=FLAGS.include_softmax,
+                               earlier_runs=FLAGS.earlier_runs)
   logging.info("wrote %s: %d encoder parameters as %s, %d steps, %d epochs", FLAGS.output_dir,
                manifest["encoder_parameters"], manifest["dtype"], manifest["steps"],
                manifest["epochs"])

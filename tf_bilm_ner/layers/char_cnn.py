@@ -1,6 +1,8 @@
 """Character CNN: per-token features from the token's characters."""
 import tensorflow as tf
 
+from tf_bilm_ner.layers import fused as fused_lib
+
 
 class CharCNN(tf.keras.layers.Layer):
   """Character embedding -> Conv1D -> tanh -> max-pool over the token's characters.
@@ -21,14 +23,19 @@ class CharCNN(tf.keras.layers.Layer):
     self.conv = tf.keras.layers.Conv1D(filters, kernel_size, padding="same", name="char_conv",
                                        dtype=self.dtype_policy)
 
-  def call(self, char_ids: tf.Tensor) -> tf.Tensor:
-    """char_ids: [batch, time, chars] int32 -> [batch, time, filters] (compute dtype)."""
+  def call(self, char_ids: tf.Tensor, fused: bool = False) -> tf.Tensor:
+    """char_ids: [batch, time, chars] int32 -> [batch, time, filters] (compute dtype).
+    `fused` (serving): the convolution as one matmul (`fused.char_conv`), same result."""
     # At least one character column: a batch of empty tokens has none, and a
     # convolution over zero positions gives no usable output.
     char_ids = tf.pad(char_ids, [[0, 0], [0, 0], [0, tf.maximum(0, 1 - tf.shape(char_ids)[2])]])
     shape = tf.shape(char_ids)
     flat = tf.reshape(char_ids, [-1, shape[2]])                  # [batch*time, chars]
-    x = tf.tanh(self.conv(self.embedding(flat)))                 # [batch*time, chars, filters]
+    x = self.embedding(flat)                                     # [batch*time, chars, dim]
+    if fused and fused_lib.supports_conv(self.conv):
+      x = tf.tanh(fused_lib.char_conv(self.conv, x))             # [batch*time, chars, filters]
+    else:
+      x = tf.tanh(self.conv(x))
     valid = tf.not_equal(flat, 0)[:, :, None]
     # tanh lies in (-1, 1), so -2 never wins the max over a real character.
     pooled = tf.reduce_max(tf.where(valid, x, -2.0), axis=1)     # [batch*time, filters]

@@ -59,12 +59,13 @@ class Encoder(tf.keras.layers.Layer):
     self.backward_lstm = tf.keras.layers.LSTM(
         config.lstm_units, return_sequences=True, name="backward_lstm", dtype=dtype)
 
-  def embed(self, features: Dict[str, tf.Tensor], training=None) -> tf.Tensor:
+  def embed(self, features: Dict[str, tf.Tensor], training=None, fused=False) -> tf.Tensor:
     """token_ids [B, T], char_ids [B, T, C] -> [B, T, word_dim + char_filters].
 
     In training, each real word id becomes <unk> with probability
     `word_dropout`, so the <unk> row is trained and rare words cannot be
-    memorised by their embedding alone; the CharCNN still sees the token.
+    memorised by their embedding alone; the CharCNN still sees the token. `fused`
+    (inference only): the CharCNN's convolution as serving runs it.
     """
     token_ids = features["token_ids"]
     if training and self.config.word_dropout > 0:
@@ -72,7 +73,8 @@ class Encoder(tf.keras.layers.Layer):
       token_ids = tf.where(drop & (token_ids > UNK_ID), tf.fill(tf.shape(token_ids), UNK_ID),
                            token_ids)
     x = tf.concat([self.word_embedding(token_ids),
-                   self.char_cnn(features["char_ids"])], axis=-1)
+                   self.char_cnn(features["char_ids"], fused=fused and not training)],
+                  axis=-1)
     return self.input_dropout(x, training=training)
 
   def call(self, features: Dict[str, tf.Tensor], training=None, fused=False):
@@ -82,7 +84,7 @@ class Encoder(tf.keras.layers.Layer):
     forward[b, t] has read tokens 0..t; backward[b, t] has read tokens t..len-1.
     Positions at or beyond `lengths[b]` hold values of no meaning.
     """
-    x = self.embed(features, training=training)
+    x = self.embed(features, training=training, fused=fused)
     return bidirectional(self.forward_lstm, self.backward_lstm, x, features["lengths"],
                          fused=fused and not training)
 

@@ -5,7 +5,10 @@ runs each LSTM direction as its own loop with about twenty ops a step, and the C
 (Viterbi forward and backtrack, log Z, and log Z's gradient for the marginals). Here:
 
   `bilstm`  both directions in one loop; the input projections of every step are one matmul
-            before it, so a step is two small matmuls and the gate arithmetic.
+            before it, so a step is two small matmuls and the gate arithmetic. (Both
+            directions as one batched matmul, or as one block-diagonal matmul, were 3x
+            slower per step for one sentence here: tools/profile_serving.py.)
+  `char_conv` the CharCNN's convolution as one matmul over character windows.
   `crf`     Viterbi scores, forward (alpha) and backward (beta) log-sums in one loop, then
             the backtrack. Marginals are exp(alpha + beta - potentials - log Z), the
             forward-backward identity, instead of the gradient of log Z.
@@ -67,6 +70,37 @@ def bilstm(forward_lstm: tf.keras.layers.LSTM, backward_lstm: tf.keras.layers.LS
   return forward, backward
 
 
+def char_conv(conv: tf.keras.layers.Conv1D, x: tf.Tensor) -> tf.Tensor:
+  """The CharCNN's Conv1D ('same' padding, stride 1) as one matmul over the windows:
+  x [N, C, D] -> [N, C, filters], before the activation. The same sums as the convolution
+  (within float32 rounding) without the per-shape setup a convolution kernel pays for each
+  new request shape."""
+  width = conv.kernel_size[0]
+  left = (width - 1) // 2
+  chars, depth = tf.shape(x)[1], tf.shape(x)[2]
+  padded = tf.pad(x, [[0, 0], [left, width - 1 - left], [0, 0]])
+  windows = tf.concat([padded[:, j:j + chars] for j in range(width)], -1)   # [N, C, width*D]
+  out = tf.matmul(tf.reshape(windows, [-1, width * depth]),
+                  tf.reshape(conv.kernel, [width * depth, conv.filters]))
+  if conv.use_bias:
+    out += conv.bias
+  return tf.reshape(out, [tf.shape(x)[0], chars, conv.filters])
+
+
+def supports_conv(conv: tf.keras.layers.Conv1D) -> bool:
+  """Whether `char_conv` computes exactly what this Conv1D computes."""
+  return (conv.padding == "same" and conv.strides == (1,) and conv.dilation_rate == (1,)
+          and conv.groups == 1 and conv.compute_dtype == "float32"
+          and conv.activation is tf.keras.activations.linear)
+
+
+def _logsumexp(x: tf.Tensor) -> tf.Tensor:
+  """log sum exp over axis 2 of finite x [2, B, K, K] -> [2, B, K]: tf.reduce_logsumexp
+  without its guard for infinite maxima (half its ops, in a loop run per position)."""
+  top = tf.reduce_max(x, axis=2, keepdims=True)
+  return tf.math.log(tf.reduce_sum(tf.exp(x - top), axis=2)) + top[:, :, 0]
+
+
 def crf(potentials: tf.Tensor, transitions: tf.Tensor, lengths: tf.Tensor):
   """Viterbi decoding and tag marginals of a linear-chain CRF.
 
@@ -82,45 +116,62 @@ def crf(potentials: tf.Tensor, transitions: tf.Tensor, lengths: tf.Tensor):
   batch, time = tf.shape(potentials)[0], tf.shape(potentials)[1]
   reverse = tf.reverse_sequence(potentials, lengths, seq_axis=1, batch_axis=0)
   # Forward sums on the sentence, and on the reversed sentence with transposed transitions.
+  # The loop runs every row to T unmasked (padding follows the real positions in both
+  # directions, so it never reaches them); each row's results are read at its last
+  # position after the loop.
   both = tf.transpose(tf.stack([potentials, reverse]), [2, 0, 1, 3])     # [T, 2, B, K]
   both_transitions = tf.stack([transitions, tf.transpose(transitions)])[:, None]  # [2,1,K,K]
+  by_time = tf.transpose(potentials, [1, 0, 2])                          # [T, B, K]
 
   def body(t, sums, best, sums_out, pointers_out):
-    live = (t < lengths)[:, None]                                       # [B, 1]
-    new_sums = both[t] + tf.reduce_logsumexp(sums[:, :, :, None] + both_transitions, axis=2)
-    scores = best[:, :, None] + transitions[None]                       # as tensorflow_addons
-    new_best = potentials[:, t] + tf.reduce_max(scores, axis=1)
+    sums = both[t] + _logsumexp(sums[:, :, :, None] + both_transitions)
+    scores = best[:, :, None] + transitions                             # as tensorflow_addons
     pointers = tf.argmax(scores, axis=1, output_type=tf.int32)          # [B, K]
-    sums = tf.where(live[None], new_sums, sums)
-    best = tf.where(live, new_best, best)
-    return t + 1, sums, best, sums_out.write(t, sums), pointers_out.write(t, pointers)
+    best = by_time[t] + tf.reduce_max(scores, axis=1)
+    return (t + 1, sums, best, sums_out.write(t, tf.concat([sums, best[None]], 0)),
+            pointers_out.write(t, pointers))
 
-  sums_out = tf.TensorArray(tf.float32, size=time).write(0, both[0])
+  sums_out = tf.TensorArray(tf.float32, size=time).write(
+      0, tf.concat([both[0], by_time[:1]], 0))                           # [3, B, K] each
   pointers_out = tf.TensorArray(tf.int32, size=time).write(
       0, tf.zeros([batch, tf.shape(potentials)[2]], tf.int32))
-  _, sums, best, sums_out, pointers_out = tf.while_loop(
-      lambda t, *_: t < time, body, (1, both[0], potentials[:, 0], sums_out, pointers_out))
-  all_sums = sums_out.stack()                                           # [T, 2, B, K]
-  alpha = tf.transpose(all_sums[:, 0], [1, 0, 2])
-  beta = tf.reverse_sequence(tf.transpose(all_sums[:, 1], [1, 0, 2]), lengths,
-                             seq_axis=1, batch_axis=0)                  # includes potentials
-  log_z = tf.reduce_logsumexp(sums[0], axis=-1)
+  _, _, _, sums_out, pointers_out = tf.while_loop(
+      lambda t, *_: t < time, body, (1, both[0], by_time[0], sums_out, pointers_out))
+  all_sums = tf.transpose(sums_out.stack(), [2, 1, 0, 3])               # [B, 3, T, K]
+  alpha = all_sums[:, 0]
+  beta = tf.reverse_sequence(all_sums[:, 1], lengths, seq_axis=1, batch_axis=0)  # + potentials
+  at_last = tf.gather(all_sums, tf.maximum(lengths - 1, 0), axis=2, batch_dims=1)  # [B, 3, K]
+  log_z = tf.reduce_logsumexp(at_last[:, 0], axis=-1)
+  best = at_last[:, 2]
   marginals = tf.exp(alpha + beta - potentials - log_z[:, None, None])
   return _backtrack(pointers_out.stack(), best, lengths), tf.reduce_max(best, -1), marginals, log_z
 
 
 def _backtrack(pointers: tf.Tensor, best: tf.Tensor, lengths: tf.Tensor) -> tf.Tensor:
   """pointers [T, B, K] (pointers[t, b, k]: best tag at t-1 before tag k at t), best [B, K]
-  (Viterbi scores at each row's last position) -> tag_ids [B, T]."""
-  time = tf.shape(pointers)[0]
+  (Viterbi scores at each row's last position) -> tag_ids [B, T].
 
-  def body(t, tag, out):
-    real = t < lengths
-    out = out.write(t, tf.where(real, tag, 0))
-    previous = tf.gather(pointers[t], tag, batch_dims=1)
-    return t - 1, tf.where(real & (t > 0), previous, tag), out
+  The backtrack as composed maps, not a loop over positions: map t sends the tag at t+1 to
+  the tag at t (pointers[t + 1], the identity from a row's last position on), and the tag
+  at t is the composition of maps t, t+1, ..., T-1 applied to the last tag. The
+  compositions of all suffixes come from ceil(log2 T) rounds of doubling (each suffix
+  composed with the one 2^j further on), one gather each: the same pointers followed, so
+  the same path (and the same ties) as following them one position at a time.
+  """
+  time, batch, tags = tf.shape(pointers)[0], tf.shape(pointers)[1], tf.shape(pointers)[2]
+  identity = tf.broadcast_to(tf.range(tags), [time, batch, tags])
+  # map t: pointers[t + 1] while t + 1 is a real position of the row, else the identity.
+  follows = tf.range(1, time + 1)[:, None, None] < lengths[None, :, None]    # [T, B, 1]
+  maps = tf.where(follows, tf.concat([pointers[1:], identity[:1]], 0), identity)
 
-  last = tf.argmax(best, axis=-1, output_type=tf.int32)
-  _, _, out = tf.while_loop(lambda t, *_: t >= 0, body,
-                            (time - 1, last, tf.TensorArray(tf.int32, size=time)))
-  return tf.transpose(out.stack())
+  def body(step, maps):
+    # suffix from t = (suffix from t, 2^j long) after (suffix from t + 2^j); past T: identity.
+    later = tf.concat([maps[step:], identity[:tf.minimum(step, time)]], 0)
+    return step * 2, tf.gather(maps, later, batch_dims=2)
+
+  _, suffix = tf.while_loop(lambda step, _: step < time, body, (1, maps))
+  last = tf.argmax(best, axis=-1, output_type=tf.int32)                       # [B]
+  path = tf.gather(suffix, tf.broadcast_to(last[None, :, None], [time, batch, 1]),
+                   batch_dims=2)[..., 0]                                      # [T, B]
+  real = tf.range(time)[:, None] < lengths[None, :]
+  return tf.transpose(tf.where(real, path, 0))

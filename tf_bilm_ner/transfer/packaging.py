@@ -18,7 +18,7 @@ package (on more text, or on a tagger's own domain), its optimiser starting afre
 import json
 import os
 import shutil
-from typing import Optional
+from typing import Optional, Sequence
 
 import tensorflow as tf
 from absl import logging
@@ -72,11 +72,16 @@ SOFTMAX_VARIABLES = ("softmax_weights", "softmax_biases")
 
 
 def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = False,
-            valid_pattern: Optional[str] = None, include_softmax: bool = False) -> dict:
+            valid_pattern: Optional[str] = None, include_softmax: bool = False,
+            earlier_runs: Sequence[str] = ()) -> dict:
   """Writes `out_dir` from a BiLM run directory (or checkpoint prefix); returns the manifest.
 
   With `valid_pattern` (validation shards), the manifest also records `precision_check`.
   With `include_softmax`, the softmax weights and biases are packaged too.
+  `earlier_runs`: for a BiLM pretrained in several runs, each continuing the last
+  (`--init_from_bilm ... --init_position`), the earlier runs' directories (or their copies
+  in results/: `history.jsonl`, `report.json`), oldest first; the manifest's per-epoch
+  perplexity and `pretraining_runs` then cover the whole chain.
 
   Raises:
     surgery.TransferError: `bilm` is not a usable BiLM.
@@ -113,7 +118,7 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
     shutil.copy(os.path.join(source.directory, "bilm_config.json"), tmp)
     ckpt = tf.train.Checkpoint(model=_module_tree(values))
     tf.train.CheckpointManager(ckpt, os.path.join(tmp, "ckpt"), 1).save(checkpoint_number=step)
-    manifest = _manifest(source, tmp, dtype, step, values)
+    manifest = _manifest(source, tmp, dtype, step, values, earlier_runs)
     manifest["source_position"] = position
     if valid_pattern:
       encoder = {k: v for k, v in values.items() if k.startswith("encoder/")}
@@ -131,16 +136,45 @@ def _read_json(path: Optional[str]):
     return json.load(f)
 
 
-def _manifest(source: surgery.BiLMSource, tmp: str, dtype: str, step: int,
-              values: dict) -> dict:
-  report_path = os.path.join(source.directory, "report.json")
+def _run_record(directory: str):
+  """(report, history) of a train_bilm run directory (or its copy in results/)."""
+  report_path = os.path.join(directory, "report.json")
   report = {}
-  if os.path.exists(report_path):  # written by train_bilm when it finishes
+  if os.path.exists(report_path):  # written by train_bilm at every start and at the end
     with open(report_path, encoding="utf-8") as f:
       report = json.load(f)
-  # report.json is written when train_bilm finishes; a run stopped earlier (or one trained
-  # by the pipeline) has its finished epochs in history.jsonl.
-  history = report.get("history") or run_dir_lib.read_history(source.directory)
+  # report.json's history is complete once train_bilm finishes; a run stopped earlier (or
+  # one trained by the pipeline) has its finished epochs in history.jsonl.
+  return report, report.get("history") or run_dir_lib.read_history(directory)
+
+
+def pretraining_chain(source_dir: str, earlier_runs: Sequence[str] = ()):
+  """Per-epoch validation perplexity and the runs behind it, `earlier_runs` (oldest first)
+  then `source_dir`: ([{run, epoch, valid_perplexity_forward, ..._backward}], [{run,
+  epochs, commands, git_commits}]). Raises surgery.TransferError if the epochs do not
+  follow one another (a run given twice, or out of order)."""
+  rows, runs = [], []
+  for directory in [*earlier_runs, source_dir]:
+    report, history = _run_record(directory)
+    name = os.path.basename(os.path.normpath(directory))
+    starts = report.get("starts") or []
+    runs.append({"run": name, "epochs": [row["epoch"] for row in history],
+                 "commands": [s.get("command") for s in starts],
+                 "git_commits": [s.get("git_commit") for s in starts]})
+    for row in history:
+      if rows and row["epoch"] <= rows[-1]["epoch"]:
+        raise surgery.TransferError(
+            f"{directory}: epoch {row['epoch']} does not follow epoch {rows[-1]['epoch']} of "
+            f"{rows[-1]['run']}; give the earlier runs oldest first, each once")
+      rows.append({"run": name, **{k: row[k] for k in (
+          "epoch", "valid_perplexity_forward", "valid_perplexity_backward")}})
+  return rows, runs
+
+
+def _manifest(source: surgery.BiLMSource, tmp: str, dtype: str, step: int,
+              values: dict, earlier_runs: Sequence[str] = ()) -> dict:
+  report, _ = _run_record(source.directory)
+  history, runs = pretraining_chain(source.directory, earlier_runs)
   packaged = sorted(os.path.relpath(os.path.join(d, n), tmp)
                     for d, _, names in os.walk(tmp) for n in names)
   return {
@@ -149,9 +183,8 @@ def _manifest(source: surgery.BiLMSource, tmp: str, dtype: str, step: int,
       "dtype": dtype,
       "steps": step,
       "epochs": len(history),
-      "valid_perplexity": [{k: row[k] for k in ("epoch", "valid_perplexity_forward",
-                                                 "valid_perplexity_backward")}
-                           for row in history],
+      "valid_perplexity": history,
+      "pretraining_runs": runs,
       "pretraining": report.get("provenance"),
       "corpus": (report.get("provenance") or {}).get("data_files"),  # path -> sha256 prefix
       "shards": _read_json(report.get("shards_manifest")),

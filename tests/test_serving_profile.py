@@ -1,0 +1,52 @@
+"""The serving profile's stages compute what the serving graph computes, and the binary runs."""
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tests.helpers import make_run_dir, run_tool
+from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.experiments import serving_profile
+from tf_bilm_ner.serving import export
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "tests", "testdata", "ncbi_devel_head.tsv")
+
+
+class ServingProfileTest(tf.test.TestCase):
+
+  def test_stages_match_the_model_and_the_binary_reports_them(self):
+    run_dir = os.path.join(self.get_temp_dir(), "run")
+    tagger, _ = make_run_dir(run_dir)
+    module = serving_profile.module_from_run(run_dir)
+    fns = serving_profile.stage_functions(module)
+    self.assertEqual(list(fns), list(serving_profile.STAGES))
+    sentence = read_conll(DATA)[3].tokens
+    tokens, lengths = tf.constant([list(sentence)]), tf.constant([len(sentence)])
+    features = module.features(tokens, lengths)
+    potentials = tagger(features, training=False)   # the training path: Keras conv and LSTMs
+    self.assertAllClose(fns["potentials"](tokens, lengths), potentials, atol=1e-5)
+    marginals = fns["crf"](tokens, lengths)
+    self.assertAllClose(tf.reduce_sum(marginals, -1), np.ones([1, len(sentence)]), atol=1e-5)
+    want = module.signatures()["serving_default"](tokens=tokens, lengths=lengths)
+    self.assertAllEqual(fns["signature"](tokens, lengths), want["tags"])
+    self.assertAllClose(tf.gather(marginals, want["tag_ids"], batch_dims=2),
+                        want["tag_confidence"], atol=1e-6)
+
+    saved = export.export(run_dir, os.path.join(self.get_temp_dir(), "export"))
+    out = os.path.join(self.get_temp_dir(), "profile.json")
+    proc = run_tool("profile_serving.py", f"--run_dir={run_dir}", f"--saved_model={saved}",
+                    f"--data={DATA}", "--calls=7", "--rounds=3", f"--out={out}")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+    with open(out) as f:
+      report = json.load(f)
+    self.assertEqual([row["stage"] for row in report["stages"]],
+                     [*serving_profile.STAGES, "saved_model"])
+    for row in report["stages"]:
+      self.assertGreater(row["p50_ms"], 0, row["stage"])
+    self.assertIn("git_commit", report["provenance"])
+
+
+if __name__ == "__main__":
+  tf.test.main()

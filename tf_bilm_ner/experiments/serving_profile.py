@@ -1,0 +1,111 @@
+"""Where a single-sentence request spends its time: the serving graph cut after each stage.
+
+Each stage is its own `tf.function` over the same padded tokens [1, T] and lengths [1], each
+one cumulative (it runs every stage before it, as the request does), timed like
+`serving_speed.latency`: one sentence per call, sentences in file order, p50 over the calls.
+The difference between consecutive stages is what that stage adds. Stages:
+
+  call        tf.identity of the inputs: the price of calling a graph function at all
+  features    + vocabulary lookups and the characters of each token (`Featurizer`)
+  embed       + word embedding and character CNN
+  bilstm      + both LSTMs (`layers/fused.py`'s one loop)
+  potentials  + the tag projection (the tagger's output layer)
+  crf         + Viterbi, marginals and backtrack (`fused.crf`)
+  signature   the whole `serving_default` function (checks, names, padding back), in process
+  saved_model the exported SavedModel's `serving_default`, loaded (what TF Serving runs)
+
+The rounds interleave the stages (stage 1..n, then again), so that a slow minute of a shared
+machine is spread over all of them.
+"""
+import time
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from tf_bilm_ner.experiments import serving_speed
+from tf_bilm_ner.serving import export
+from tf_bilm_ner.training import checkpoints
+from tf_bilm_ner.training import run_dir as run_dir_lib
+
+STAGES = ("call", "features", "embed", "bilstm", "potentials", "crf", "signature")
+
+
+def module_from_run(run_dir: str) -> export.TaggerModule:
+  """The export's module for a train_tagger run (best checkpoint, float32 word table)."""
+  tagger = checkpoints.restore_tagger(run_dir, "best")[0]
+  return export.TaggerModule(tagger, run_dir_lib.paths(run_dir)["vocab"], export.ExportConfig())
+
+
+def stage_functions(module: export.TaggerModule) -> Dict[str, Callable]:
+  """{stage: tf.function(tokens [1, T] string, lengths [1] int32) -> a tensor}."""
+  tagger = module.tagger
+  spec = [export.TOKENS_SIGNATURE["tokens"], export.TOKENS_SIGNATURE["lengths"]]
+
+  def upto(stage):
+    def fn(tokens, lengths):
+      if stage == "call":
+        return tf.identity(tokens)
+      features = module.features(tokens, lengths)
+      if stage == "features":
+        return features["char_ids"]
+      x = tagger.encoder.embed(features, training=False, fused=True)
+      if stage == "embed":
+        return x
+      if stage == "bilstm":
+        return tf.concat(tagger.encoder(features, training=False, fused=True), -1)
+      potentials = tagger(features, training=False, fused=True)
+      if stage == "potentials":
+        return potentials
+      return tagger.crf.decode_with_marginals(potentials, lengths)[2]
+    return tf.function(fn, input_signature=spec)
+
+  fns = {stage: upto(stage) for stage in STAGES[:-1]}
+  signature = module.signatures()["serving_default"]
+  fns["signature"] = lambda tokens, lengths: signature(tokens=tokens, lengths=lengths)["tags"]
+  return fns
+
+
+def profile(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], calls: int,
+            rounds: int = 5) -> Dict[str, dict]:
+  """p50/p90/p99 ms per stage over `calls` single-sentence calls, in `rounds` interleaved
+  rounds; each stage's `adds_ms` is its p50 minus the previous stage's."""
+  inputs = [serving_speed._batch(sentences, i, 1)[:2] for i in range(calls)]
+  for fn in fns.values():  # trace and warm up every stage on a few lengths
+    for tokens, lengths in inputs[:5]:
+      _numpy(fn(tokens, lengths))
+  times: Dict[str, List[float]] = {name: [] for name in fns}
+  per_round = (calls + rounds - 1) // rounds
+  for r in range(rounds):
+    for name, fn in fns.items():
+      times[name].extend(_time_calls(fn, inputs[r * per_round:(r + 1) * per_round]))
+  out, previous = {}, 0.0
+  for name in fns:
+    row = serving_speed.percentiles(times[name])
+    row["adds_ms"] = row["p50_ms"] - previous if name != "saved_model" else None
+    previous = row["p50_ms"] if name != "saved_model" else previous
+    out[name] = row
+  return out
+
+
+def _numpy(x):
+  return x.numpy() if hasattr(x, "numpy") else x
+
+
+def _time_calls(fn, inputs) -> List[float]:
+  times = []
+  for tokens, lengths in inputs:
+    start = time.perf_counter()
+    _numpy(fn(tokens, lengths))
+    times.append(1000.0 * (time.perf_counter() - start))
+  return times
+
+
+def saved_model_function(path: str) -> Callable:
+  """The loaded SavedModel's serving_default as a stage function."""
+  signature = tf.saved_model.load(path).signatures["serving_default"]
+  return lambda tokens, lengths: signature(tokens=tokens, lengths=lengths)["tags"]
+
+
+def mean_tokens(sentences: Sequence[Sequence[str]], calls: int) -> float:
+  return float(np.mean([len(sentences[i % len(sentences)]) for i in range(calls)]))

@@ -1,0 +1,55 @@
+"""Where a single-sentence request to a tagger's serving graph spends its time, stage by stage
+(tf_bilm_ner/experiments/serving_profile.py); writes a JSON to results/.
+
+  python tools/profile_serving.py --run_dir=runs/ship/disease \
+      --saved_model=checkpoints/disease --out=results/serving_profile/disease.json
+"""
+from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
+
+import os
+import time
+
+from absl import app, flags, logging
+
+from tf_bilm_ner import files, provenance
+from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.experiments import serving_profile
+from tf_bilm_ner.resources import NCBI_DISEASE_DIR
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run_dir", None, "A train_tagger run directory (its best checkpoint).")
+flags.DEFINE_string("saved_model", None, "Also time this SavedModel's serving_default "
+                    "(the same run, exported).")
+flags.DEFINE_string("data", os.path.join(NCBI_DISEASE_DIR, "test.tsv"), "CoNLL sentences.")
+flags.DEFINE_integer("calls", 1000, "Single-sentence calls per stage.")
+flags.DEFINE_integer("rounds", 5, "Interleaved rounds the calls are split into.")
+flags.DEFINE_string("out", None, "Write the results JSON here.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  started = time.time()
+  sentences = [s.tokens for s in read_conll(FLAGS.data)]
+  fns = serving_profile.stage_functions(serving_profile.module_from_run(FLAGS.run_dir))
+  if FLAGS.saved_model:
+    fns["saved_model"] = serving_profile.saved_model_function(FLAGS.saved_model)
+  stages = serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds)
+  for name, row in stages.items():
+    logging.info("%-12s p50 %.2f ms%s", name, row["p50_ms"],
+                 "" if row["adds_ms"] is None else f" (adds {row['adds_ms']:.2f})")
+  report = {"run_dir": FLAGS.run_dir, "saved_model": FLAGS.saved_model, "calls": FLAGS.calls,
+            "mean_tokens": serving_profile.mean_tokens(sentences, FLAGS.calls),
+            "stages": [{"stage": name, **row} for name, row in stages.items()],  # in order
+            "provenance": provenance.record([FLAGS.data], started=started)}
+  if FLAGS.out:
+    files.write_json_atomic(FLAGS.out, report)
+
+
+def run():
+  flags.mark_flag_as_required("run_dir")
+  cli.run(main)
+
+
+if __name__ == "__main__":
+  run()
