@@ -20,6 +20,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "A train_tagger run directory (its best checkpoint).")
 flags.DEFINE_string("saved_model", None, "Also time this SavedModel's serving_default "
                     "(the same run, exported).")
+flags.DEFINE_string("baseline_saved_model", None, "Also time this SavedModel (an earlier "
+                    "export), interleaved with the rest in the same process.")
 flags.DEFINE_string("data", os.path.join(NCBI_DISEASE_DIR, "test.tsv"), "CoNLL sentences.")
 flags.DEFINE_integer("calls", 1000, "Single-sentence calls per stage.")
 flags.DEFINE_integer("rounds", 5, "Interleaved rounds the calls are split into.")
@@ -34,11 +36,14 @@ def main(argv):
   fns = serving_profile.stage_functions(serving_profile.module_from_run(FLAGS.run_dir))
   if FLAGS.saved_model:
     fns["saved_model"] = serving_profile.saved_model_function(FLAGS.saved_model)
+  if FLAGS.baseline_saved_model:
+    fns["baseline"] = serving_profile.saved_model_function(FLAGS.baseline_saved_model)
   stages = serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds)
   for name, row in stages.items():
     logging.info("%-12s p50 %.2f ms%s", name, row["p50_ms"],
                  "" if row["adds_ms"] is None else f" (adds {row['adds_ms']:.2f})")
-  report = {"run_dir": FLAGS.run_dir, "saved_model": FLAGS.saved_model, "calls": FLAGS.calls,
+  report = {"run_dir": FLAGS.run_dir, "saved_model": FLAGS.saved_model,
+            "baseline_saved_model": FLAGS.baseline_saved_model, "calls": FLAGS.calls,
             "mean_tokens": serving_profile.mean_tokens(sentences, FLAGS.calls),
             "stages": [{"stage": name, **row} for name, row in stages.items()],  # in order
             "provenance": provenance.record([FLAGS.data], started=started)}

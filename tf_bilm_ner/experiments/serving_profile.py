@@ -13,6 +13,8 @@ The difference between consecutive stages is what that stage adds. Stages:
   crf         + Viterbi, marginals and backtrack (`fused.crf`)
   signature   the whole `serving_default` function (checks, names, padding back), in process
   saved_model the exported SavedModel's `serving_default`, loaded (what TF Serving runs)
+  baseline    another SavedModel's `serving_default` (an earlier export), for an A/B in one
+              process: this machine's small-op latency differs by a third between processes
 
 The rounds interleave the stages (stage 1..n, then again), so that a slow minute of a shared
 machine is spread over all of them.
@@ -69,7 +71,8 @@ def stage_functions(module: export.TaggerModule) -> Dict[str, Callable]:
 def profile(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], calls: int,
             rounds: int = 5) -> Dict[str, dict]:
   """p50/p90/p99 ms per stage over `calls` single-sentence calls, in `rounds` interleaved
-  rounds; each stage's `adds_ms` is its p50 minus the previous stage's."""
+  rounds; each of `STAGES`' `adds_ms` is its p50 minus the previous stage's (None for the
+  others)."""
   inputs = [serving_speed._batch(sentences, i, 1)[:2] for i in range(calls)]
   for fn in fns.values():  # trace and warm up every stage on a few lengths
     for tokens, lengths in inputs[:5]:
@@ -82,8 +85,8 @@ def profile(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], calls:
   out, previous = {}, 0.0
   for name in fns:
     row = serving_speed.percentiles(times[name])
-    row["adds_ms"] = row["p50_ms"] - previous if name != "saved_model" else None
-    previous = row["p50_ms"] if name != "saved_model" else previous
+    row["adds_ms"] = row["p50_ms"] - previous if name in STAGES else None
+    previous = row["p50_ms"] if name in STAGES else previous
     out[name] = row
   return out
 
