@@ -22,6 +22,9 @@ flags.DEFINE_string("saved_model", None, "Also time this SavedModel's serving_de
                     "(the same run, exported).")
 flags.DEFINE_string("baseline_saved_model", None, "Also time this SavedModel (an earlier "
                     "export), interleaved with the rest in the same process.")
+flags.DEFINE_list("batch_sizes", [], "With --saved_model and --baseline_saved_model: also "
+                  "their serving_default tokens/s at these batch sizes, interleaved rounds.")
+flags.DEFINE_float("min_seconds", 10.0, "Seconds per throughput round.")
 flags.DEFINE_string("data", os.path.join(NCBI_DISEASE_DIR, "test.tsv"), "CoNLL sentences.")
 flags.DEFINE_integer("calls", 1000, "Single-sentence calls per stage.")
 flags.DEFINE_integer("rounds", 5, "Interleaved rounds the calls are split into.")
@@ -47,6 +50,13 @@ def main(argv):
             "mean_tokens": serving_profile.mean_tokens(sentences, FLAGS.calls),
             "stages": [{"stage": name, **row} for name, row in stages.items()],  # in order
             "provenance": provenance.record([FLAGS.data], started=started)}
+  if FLAGS.batch_sizes and FLAGS.saved_model and FLAGS.baseline_saved_model:
+    pair = {n: fns[n].signature for n in ("saved_model", "baseline")}
+    report["throughput"] = [serving_profile.throughput(pair, sentences, int(b), FLAGS.min_seconds)
+                            for b in FLAGS.batch_sizes]
+    for row in report["throughput"]:
+      logging.info("tokens/s at batch %d: %s", row["saved_model"]["batch_size"],
+                   ", ".join(f"{n} {r['tokens_per_sec']:.0f}" for n, r in row.items()))
   if FLAGS.out:
     files.write_json_atomic(FLAGS.out, report)
 

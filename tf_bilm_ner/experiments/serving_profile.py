@@ -91,6 +91,20 @@ def profile(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], calls:
   return out
 
 
+def throughput(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], batch_size: int,
+               seconds: float, rounds: int = 3) -> Dict[str, dict]:
+  """serving_default tokens/s of each SavedModel function (keyword signature) at
+  `batch_size`, `rounds` interleaved rounds of `seconds` each: {name: {tokens_per_sec
+  (median of the rounds), rounds: [...]}}."""
+  per_round: Dict[str, List[float]] = {name: [] for name in fns}
+  for _ in range(rounds):
+    for name, fn in fns.items():
+      per_round[name].append(serving_speed.throughput(fn, sentences, batch_size,
+                                                      seconds)["tokens_per_sec"])
+  return {name: {"batch_size": batch_size, "tokens_per_sec": float(np.median(v)),
+                 "rounds": v} for name, v in per_round.items()}
+
+
 def _numpy(x):
   return x.numpy() if hasattr(x, "numpy") else x
 
@@ -105,9 +119,12 @@ def _time_calls(fn, inputs) -> List[float]:
 
 
 def saved_model_function(path: str) -> Callable:
-  """The loaded SavedModel's serving_default as a stage function."""
+  """The loaded SavedModel's serving_default as a stage function (positional tokens,
+  lengths); its `signature` attribute is the signature itself (keyword arguments)."""
   signature = tf.saved_model.load(path).signatures["serving_default"]
-  return lambda tokens, lengths: signature(tokens=tokens, lengths=lengths)["tags"]
+  fn = lambda tokens, lengths: signature(tokens=tokens, lengths=lengths)["tags"]
+  fn.signature = signature
+  return fn
 
 
 def mean_tokens(sentences: Sequence[Sequence[str]], calls: int) -> float:
