@@ -6,6 +6,7 @@ import tensorflow as tf
 import tensorflow_addons as tfa
 
 from tf_bilm_ner.layers import fused
+from tf_bilm_ner.layers.char_cnn import FUSED_CONV_MAX_CHARS, CharCNN
 from tf_bilm_ner.layers.crf import CRF
 from tf_bilm_ner.layers.encoder import bidirectional
 
@@ -58,6 +59,19 @@ class FusedBiLSTMTest(tf.test.TestCase):
     self.assertFalse(fused.supports_conv(tf.keras.layers.Conv1D(3, 3, padding="valid")))
     self.assertFalse(fused.supports_conv(tf.keras.layers.Conv1D(3, 3, padding="same",
                                                                 activation="relu")))
+
+  def test_char_cnn_serving_path_small_and_large(self):
+    """Both sides of the size switch give the training path's features."""
+    rng = np.random.RandomState(8)
+    cnn = CharCNN(40, 5, 7, 3)
+    for shape in ((1, 9, 6), (3, 100, 20)):  # 54 and 6,000 character positions
+      with self.subTest(shape=shape):
+        ids = tf.constant(rng.randint(0, 40, shape).astype(np.int32))
+        want = cnn(ids)
+        got = tf.function(lambda x: cnn(x, fused=True))(ids)
+        self.assertAllClose(got, want, atol=1e-5, rtol=1e-5)
+    self.assertLess(54, FUSED_CONV_MAX_CHARS)
+    self.assertGreater(6000, FUSED_CONV_MAX_CHARS)
 
 
 def _brute_force(unary, trans):

@@ -4,6 +4,9 @@ import tensorflow as tf
 from tf_bilm_ner.layers import fused as fused_lib
 
 
+FUSED_CONV_MAX_CHARS = 4096  # character positions up to which serving uses `fused.char_conv`
+
+
 class CharCNN(tf.keras.layers.Layer):
   """Character embedding -> Conv1D -> tanh -> max-pool over the token's characters.
 
@@ -25,7 +28,8 @@ class CharCNN(tf.keras.layers.Layer):
 
   def call(self, char_ids: tf.Tensor, fused: bool = False) -> tf.Tensor:
     """char_ids: [batch, time, chars] int32 -> [batch, time, filters] (compute dtype).
-    `fused` (serving): the convolution as one matmul (`fused.char_conv`), same result."""
+    `fused` (serving): the convolution as one matmul (`fused.char_conv`) for requests of at
+    most FUSED_CONV_MAX_CHARS character positions, same result."""
     # At least one character column: a batch of empty tokens has none, and a
     # convolution over zero positions gives no usable output.
     char_ids = tf.pad(char_ids, [[0, 0], [0, 0], [0, tf.maximum(0, 1 - tf.shape(char_ids)[2])]])
@@ -33,7 +37,10 @@ class CharCNN(tf.keras.layers.Layer):
     flat = tf.reshape(char_ids, [-1, shape[2]])                  # [batch*time, chars]
     x = self.embedding(flat)                                     # [batch*time, chars, dim]
     if fused and fused_lib.supports_conv(self.conv):
-      x = tf.tanh(fused_lib.char_conv(self.conv, x))             # [batch*time, chars, filters]
+      # The matmul wins for small requests (no per-shape setup), the convolution kernel for
+      # large ones (batches of 32 sentences: tools/profile_serving.py, results/README.md).
+      x = tf.tanh(tf.cond(tf.size(flat) <= FUSED_CONV_MAX_CHARS,
+                          lambda: fused_lib.char_conv(self.conv, x), lambda: self.conv(x)))
     else:
       x = tf.tanh(self.conv(x))
     valid = tf.not_equal(flat, 0)[:, :, None]
