@@ -70,6 +70,13 @@ class ShippedTaggersTest(tf.test.TestCase):
     for key in ("throughput", "latency_serving_default", "latency_text_tagger", "provenance"):
       self.assertIn(key, report)
 
+  def test_readme_example_as_printed(self):
+    """README's four lines, with the shipped model they name."""
+    spans = load_tagger("bc5cdr")("Cisplatin causes nephrotoxicity.")
+    self.assertEqual([(s.start, s.end, s.type, s.text) for s in spans],
+                     [(0, 9, "Chemical", "Cisplatin"), (17, 31, "Disease", "nephrotoxicity")])
+    self.assertEqual(str(spans[0]), "0-9 Chemical 'Cisplatin' 0.998 bc5cdr")
+
   def test_disease_finds_the_sample_disease(self):
     spans = load_tagger("disease")(SAMPLE)
     self.assertIn((0, 21, "Disease"), [(s.start, s.end, s.type) for s in spans])
