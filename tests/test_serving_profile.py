@@ -49,6 +49,17 @@ class ServingProfileTest(tf.test.TestCase):
     self.assertEqual(sorted(report["throughput"][0]), ["baseline", "saved_model"])
     self.assertLen(report["throughput"][0]["baseline"]["rounds"], 3)
     self.assertIn("git_commit", report["provenance"])
+    # benchmark_serving shares the single-sentence timing (serving_speed.latency).
+    proc = run_tool("benchmark_serving.py", f"--saved_model={saved}", f"--data={DATA}",
+                    "--batch_sizes=2", "--latency_calls=5", "--min_seconds=0.01", f"--out={out}")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+    with open(out) as f:
+      report = json.load(f)
+    lengths = [len(s.tokens) for s in read_conll(DATA)]
+    self.assertEqual(report["latency"]["calls"], 5)
+    self.assertAlmostEqual(report["latency"]["mean_tokens"], np.mean(lengths[:5]))
+    self.assertLessEqual(report["latency"]["p50_ms"], report["latency"]["p99_ms"])
+    self.assertEqual(report["serving_default"][0]["batch_size"], 2)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from absl import app, flags, logging
 
 from tf_bilm_ner import files, provenance
 from tf_bilm_ner.data.conll import read_conll
-from tf_bilm_ner.experiments import serving_profile
+from tf_bilm_ner.experiments import serving_profile, serving_speed
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 
 FLAGS = flags.FLAGS
@@ -37,22 +37,21 @@ def main(argv):
   started = time.time()
   sentences = [s.tokens for s in read_conll(FLAGS.data)]
   fns = serving_profile.stage_functions(serving_profile.module_from_run(FLAGS.run_dir))
-  if FLAGS.saved_model:
-    fns["saved_model"] = serving_profile.saved_model_function(FLAGS.saved_model)
-  if FLAGS.baseline_saved_model:
-    fns["baseline"] = serving_profile.saved_model_function(FLAGS.baseline_saved_model)
+  exports = {name: serving_profile.load_signature(path) for name, path in (
+      ("saved_model", FLAGS.saved_model), ("baseline", FLAGS.baseline_saved_model)) if path}
+  fns.update({name: serving_profile.as_stage(sig) for name, sig in exports.items()})
   stages = serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds)
   for name, row in stages.items():
     logging.info("%-12s p50 %.2f ms%s", name, row["p50_ms"],
                  "" if row["adds_ms"] is None else f" (adds {row['adds_ms']:.2f})")
   report = {"run_dir": FLAGS.run_dir, "saved_model": FLAGS.saved_model,
             "baseline_saved_model": FLAGS.baseline_saved_model, "calls": FLAGS.calls,
-            "mean_tokens": serving_profile.mean_tokens(sentences, FLAGS.calls),
+            "mean_tokens": serving_speed.mean_tokens(sentences, FLAGS.calls),
             "stages": [{"stage": name, **row} for name, row in stages.items()],  # in order
             "provenance": provenance.record([FLAGS.data], started=started)}
-  if FLAGS.batch_sizes and FLAGS.saved_model and FLAGS.baseline_saved_model:
-    pair = {n: fns[n].signature for n in ("saved_model", "baseline")}
-    report["throughput"] = [serving_profile.throughput(pair, sentences, int(b), FLAGS.min_seconds)
+  if FLAGS.batch_sizes and len(exports) == 2:
+    report["throughput"] = [serving_profile.throughput(exports, sentences, int(b),
+                                                       FLAGS.min_seconds)
                             for b in FLAGS.batch_sizes]
     for row in report["throughput"]:
       logging.info("tokens/s at batch %d: %s", row["saved_model"]["batch_size"],

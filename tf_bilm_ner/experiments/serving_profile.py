@@ -19,7 +19,6 @@ The difference between consecutive stages is what that stage adds. Stages:
 The rounds interleave the stages (stage 1..n, then again), so that a slow minute of a shared
 machine is spread over all of them.
 """
-import time
 from typing import Callable, Dict, List, Sequence
 
 import numpy as np
@@ -63,8 +62,7 @@ def stage_functions(module: export.TaggerModule) -> Dict[str, Callable]:
     return tf.function(fn, input_signature=spec)
 
   fns = {stage: upto(stage) for stage in STAGES[:-1]}
-  signature = module.signatures()["serving_default"]
-  fns["signature"] = lambda tokens, lengths: signature(tokens=tokens, lengths=lengths)["tags"]
+  fns["signature"] = as_stage(module.signatures()["serving_default"])
   return fns
 
 
@@ -73,15 +71,14 @@ def profile(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], calls:
   """p50/p90/p99 ms per stage over `calls` single-sentence calls, in `rounds` interleaved
   rounds; each of `STAGES`' `adds_ms` is its p50 minus the previous stage's (None for the
   others)."""
-  inputs = [serving_speed._batch(sentences, i, 1)[:2] for i in range(calls)]
+  inputs = serving_speed.single_sentences(sentences, calls)
   for fn in fns.values():  # trace and warm up every stage on a few lengths
-    for tokens, lengths in inputs[:5]:
-      _numpy(fn(tokens, lengths))
+    serving_speed.call_times(fn, inputs[:5])
   times: Dict[str, List[float]] = {name: [] for name in fns}
   per_round = (calls + rounds - 1) // rounds
   for r in range(rounds):
     for name, fn in fns.items():
-      times[name].extend(_time_calls(fn, inputs[r * per_round:(r + 1) * per_round]))
+      times[name].extend(serving_speed.call_times(fn, inputs[r * per_round:(r + 1) * per_round]))
   out, previous = {}, 0.0
   for name in fns:
     row = serving_speed.percentiles(times[name])
@@ -105,27 +102,11 @@ def throughput(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], bat
                  "rounds": v} for name, v in per_round.items()}
 
 
-def _numpy(x):
-  return x.numpy() if hasattr(x, "numpy") else x
+def load_signature(path: str) -> Callable:
+  """A SavedModel's serving_default (keyword arguments tokens, lengths)."""
+  return tf.saved_model.load(path).signatures["serving_default"]
 
 
-def _time_calls(fn, inputs) -> List[float]:
-  times = []
-  for tokens, lengths in inputs:
-    start = time.perf_counter()
-    _numpy(fn(tokens, lengths))
-    times.append(1000.0 * (time.perf_counter() - start))
-  return times
-
-
-def saved_model_function(path: str) -> Callable:
-  """The loaded SavedModel's serving_default as a stage function (positional tokens,
-  lengths); its `signature` attribute is the signature itself (keyword arguments)."""
-  signature = tf.saved_model.load(path).signatures["serving_default"]
-  fn = lambda tokens, lengths: signature(tokens=tokens, lengths=lengths)["tags"]
-  fn.signature = signature
-  return fn
-
-
-def mean_tokens(sentences: Sequence[Sequence[str]], calls: int) -> float:
-  return float(np.mean([len(sentences[i % len(sentences)]) for i in range(calls)]))
+def as_stage(signature: Callable) -> Callable:
+  """A serving_default signature as a stage function: (tokens, lengths) -> tags."""
+  return lambda tokens, lengths: signature(tokens=tokens, lengths=lengths)["tags"]

@@ -12,17 +12,37 @@ import tensorflow as tf
 from absl import logging
 
 
-def _batch(sentences: Sequence[Sequence[str]], start: int, size: int):
+def padded_batch(sentences: Sequence[Sequence[str]], start: int, size: int):
   rows = [sentences[(start + i) % len(sentences)] for i in range(size)]
   width = max(len(r) for r in rows)
   tokens = tf.constant([list(r) + [""] * (width - len(r)) for r in rows])
   return tokens, tf.constant([len(r) for r in rows], tf.int32), sum(len(r) for r in rows)
 
 
+def single_sentences(sentences: Sequence[Sequence[str]], calls: int):
+  """[(tokens [1, T], lengths [1])] of `calls` sentences in file order, cycled."""
+  return [padded_batch(sentences, i, 1)[:2] for i in range(calls)]
+
+
+def call_times(fn, inputs) -> List[float]:
+  """Milliseconds of each call `fn(tokens, lengths)` (its result fetched) over `inputs`."""
+  times = []
+  for tokens, lengths in inputs:
+    start = time.perf_counter()
+    fn(tokens, lengths).numpy()
+    times.append(1000.0 * (time.perf_counter() - start))
+  return times
+
+
+def mean_tokens(sentences: Sequence[Sequence[str]], calls: int) -> float:
+  """Mean length of the sentences `single_sentences` gives for `calls` calls."""
+  return float(np.mean([len(sentences[i % len(sentences)]) for i in range(calls)]))
+
+
 def throughput(fn, sentences: Sequence[Sequence[str]], batch_size: int,
                min_seconds: float) -> Dict[str, float]:
   """Tokens/s and sentences/s of `fn` (serving_default) at `batch_size`, batches prebuilt."""
-  batches = [_batch(sentences, i * batch_size, batch_size)
+  batches = [padded_batch(sentences, i * batch_size, batch_size)
              for i in range(max(1, min(len(sentences) // batch_size, 64)))]
   fn(tokens=batches[0][0], lengths=batches[0][1])  # warm-up
   tokens = sents = 0
@@ -39,16 +59,11 @@ def throughput(fn, sentences: Sequence[Sequence[str]], batch_size: int,
 
 def latency(fn, sentences: Sequence[Sequence[str]], calls: int) -> Dict[str, float]:
   """p50/p90/p99 milliseconds of single-sentence calls (sentences in file order)."""
-  fn(tokens=_batch(sentences, 0, 1)[0], lengths=_batch(sentences, 0, 1)[1])
-  times: List[float] = []
-  for i in range(calls):
-    t, n, _ = _batch(sentences, i, 1)
-    start = time.perf_counter()
-    fn(tokens=t, lengths=n)["tags"].numpy()
-    times.append(1000.0 * (time.perf_counter() - start))
-  return {"calls": calls, **percentiles(times),
-          "mean_tokens": float(np.mean([len(sentences[i % len(sentences)])
-                                        for i in range(calls)]))}
+  inputs = single_sentences(sentences, calls)
+  tags = lambda tokens, lengths: fn(tokens=tokens, lengths=lengths)["tags"]
+  tags(*inputs[0])  # warm-up
+  return {"calls": calls, **percentiles(call_times(tags, inputs)),
+          "mean_tokens": mean_tokens(sentences, calls)}
 
 
 def percentiles(times_ms: Sequence[float]) -> Dict[str, float]:
