@@ -387,6 +387,19 @@ class TransferTest(tf.test.TestCase):
     self.assertNotEqual(proc.returncode, 0)
     self.assertIn("epoch 0 does not follow epoch 1 of pass2", proc.stderr)
     self.assertFalse(os.path.exists(f"{out}_wrong"))
+    missing = os.path.join(self.get_temp_dir(), "no_such_run")
+    proc = _run("package_bilm.py", f"--bilm={last}", f"--output_dir={out}_missing",
+                f"--earlier_runs={missing},{second}")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertEqual(proc.stderr.strip().splitlines()[-1],
+                     f"package_bilm.py: error: {missing}: not a BiLM run (no report.json or "
+                     "history.jsonl); --earlier_runs takes run directories")
+    with open(os.path.join(first, "report.json"), "w") as f:
+      f.write("{\n  cut short")
+    proc = _run("package_bilm.py", f"--bilm={last}", f"--output_dir={out}_broken",
+                f"--earlier_runs={first},{second}")
+    self.assertIn(f"{first}/report.json:2: not JSON", proc.stderr)
+    self.assertFalse(os.path.exists(f"{out}_missing") or os.path.exists(f"{out}_broken"))
 
 
 def dataclasses_replace(obj, **kw):

@@ -137,12 +137,16 @@ def _read_json(path: Optional[str]):
 
 
 def _run_record(directory: str):
-  """(report, history) of a train_bilm run directory (or its copy in results/)."""
+  """(report, history) of a train_bilm run directory (or its copy in results/).
+  Raises surgery.TransferError if report.json is not JSON."""
   report_path = os.path.join(directory, "report.json")
   report = {}
   if os.path.exists(report_path):  # written by train_bilm at every start and at the end
     with open(report_path, encoding="utf-8") as f:
-      report = json.load(f)
+      try:
+        report = json.load(f)
+      except json.JSONDecodeError as e:
+        raise surgery.TransferError(f"{report_path}:{e.lineno}: not JSON ({e.msg})") from None
   # report.json's history is complete once train_bilm finishes; a run stopped earlier (or
   # one trained by the pipeline) has its finished epochs in history.jsonl.
   return report, report.get("history") or run_dir_lib.read_history(directory)
@@ -151,9 +155,15 @@ def _run_record(directory: str):
 def pretraining_chain(source_dir: str, earlier_runs: Sequence[str] = ()):
   """Per-epoch validation perplexity and the runs behind it, `earlier_runs` (oldest first)
   then `source_dir`: ([{run, epoch, valid_perplexity_forward, ..._backward}], [{run,
-  epochs, commands, git_commits}]). Raises surgery.TransferError if the epochs do not
-  follow one another (a run given twice, or out of order)."""
+  epochs, commands, git_commits}]). Raises surgery.TransferError if an earlier run has
+  neither report.json nor history.jsonl, or the epochs do not follow one another (a run
+  given twice, or out of order)."""
   rows, runs = [], []
+  for directory in earlier_runs:
+    if not any(os.path.exists(os.path.join(directory, name))
+               for name in ("report.json", "history.jsonl")):
+      raise surgery.TransferError(f"{directory}: not a BiLM run (no report.json or "
+                                   "history.jsonl); --earlier_runs takes run directories")
   for directory in [*earlier_runs, source_dir]:
     report, history = _run_record(directory)
     name = os.path.basename(os.path.normpath(directory))
