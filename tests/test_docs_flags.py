@@ -14,7 +14,7 @@ ABSL = {"verbosity", "v", "logtostderr", "alsologtostderr", "log_dir", "helpfull
 OTHERS = {"dist", "rm", "logdir", "dir", "all", "quiet", "upgrade", "no-cache-dir", "tag_set",
           "signature_def", "input_exprs", "data-binary", "extra-index-url", "base", "change",
           "most", "repo", "min-lines", "seconds", "maxfail", "durations", "platform",
-          "retries", "inputs_json", "outputs"}
+          "retries", "inputs_json", "outputs", "xla_cpu_compilation_enabled"}
 
 
 def tool_flags():

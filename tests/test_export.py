@@ -100,7 +100,8 @@ class ExportTest(tf.test.TestCase):
     with open(os.path.join(self.path, "assets.extra", "export_config.json")) as f:
       self.assertEqual(json.load(f), {"max_batch": 31, "max_tokens": 77,
                                       "max_chars_per_token": 9, "max_text_chars": 100_000,
-                                      "max_words": 0, "embedding_dtype": "float32"})
+                                      "max_words": 0, "embedding_dtype": "float32",
+                                      "xla_max_tokens": 0})
     self.assertEqual(export.export(self.run_dir, self.export_dir),
                      os.path.join(self.export_dir, "2"))  # next version
     with self.assertRaisesRegex(FileExistsError, "versions are immutable"):
@@ -159,6 +160,30 @@ class ExportTest(tf.test.TestCase):
       export.ExportConfig(embedding_dtype="int8").validate()
     with self.assertRaisesRegex(ConfigError, "max_words must be 0"):
       export.ExportConfig(max_words=2).validate()
+
+  def test_xla_path_gives_the_portable_results(self):
+    """xla_max_tokens: one-sentence requests (padded to compiled widths inside) give the
+    portable export's tags and confidences; longer ones and batches take the portable path.
+    Only such an export holds XLA-compiled functions (TF Serving refuses them by default)."""
+    fast = export.export(self.run_dir, os.path.join(self.get_temp_dir(), "xla"),
+                         export_config=export.ExportConfig(max_batch=31, max_tokens=77,
+                                                           xla_max_tokens=13))
+    fns = [tf.saved_model.load(p).signatures["serving_default"] for p in (self.path, fast)]
+    long = Sentence(tuple(itertools.islice(itertools.cycle(_DEVEL[0].tokens), 15)), (), 0)
+    requests = [[s] for s in SENTENCES + [long, Sentence((), (), 0)]] + [SENTENCES[:3]]
+    self.assertGreater(max(len(s.tokens) for s in SENTENCES), 13)
+    for request in requests:
+      batch = _padded(request)
+      want, got = (fn(tokens=tf.constant(batch["tokens"], tf.string),
+                      lengths=tf.constant(batch["lengths"], tf.int32)) for fn in fns)
+      self.assertAllEqual(got["tags"], want["tags"])
+      self.assertAllClose(got["tag_confidence"], want["tag_confidence"], atol=1e-5)
+      self.assertAllClose(got["confidence"], want["confidence"], atol=1e-5)
+    for path, compiled in ((self.path, False), (fast, True)):
+      with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+        self.assertEqual(b"_XlaMustCompile" in f.read(), compiled)
+    with self.assertRaisesRegex(ConfigError, "xla_max_tokens must be >= 0"):
+      export.ExportConfig(xla_max_tokens=-1).validate()
 
   def test_fresh_process_without_tfa_matches_the_eager_model(self):
     tmp = self.get_temp_dir()

@@ -30,10 +30,14 @@ class FusedBiLSTMTest(tf.test.TestCase):
     want = bidirectional(forward, backward, x, lengths)
     got = bidirectional(forward, backward, x, lengths, fused=True)
     graph = tf.function(lambda x, n: fused.bilstm(forward, backward, x, n))(x, lengths)
-    for w, g, h in zip(want, got, graph):
+    # Two padding columns past the longest sentence: the loop stops before them (zeros).
+    wide = fused.bilstm(forward, backward, tf.pad(x, [[0, 0], [0, 2], [0, 0]]), lengths)
+    for w, g, h, p in zip(want, got, graph, wide):
       self.assertEqual(g.shape, w.shape)
       self.assertAllClose(g, w, atol=1e-5, rtol=1e-5)
       self.assertAllClose(h, w, atol=1e-5, rtol=1e-5)
+      self.assertAllClose(p[:, :7], w, atol=1e-5, rtol=1e-5)
+      self.assertAllEqual(p[:, 7:], tf.zeros([3, 2, 9]))
 
   def test_other_lstms_take_the_keras_path(self):
     self.assertTrue(fused.supports(_lstms(3)[0]))
@@ -70,6 +74,11 @@ class FusedBiLSTMTest(tf.test.TestCase):
         want = cnn(ids)
         got = tf.function(lambda x: cnn(x, fused=True))(ids)
         self.assertAllClose(got, want, atol=1e-5, rtol=1e-5)
+        # Padded to more character columns, told the real width: the same features.
+        padded = tf.pad(ids, [[0, 0], [0, 0], [0, 5]])
+        self.assertAllClose(cnn(padded, width=shape[2]), want, atol=1e-5, rtol=1e-5)
+        self.assertAllClose(cnn(padded, fused=True, width=shape[2]), want, atol=1e-5, rtol=1e-5)
+        self.assertNotAllClose(cnn(padded), want)  # without it, the last window reads id 0
     self.assertLess(54, FUSED_CONV_MAX_CHARS)
     self.assertGreater(6000, FUSED_CONV_MAX_CHARS)
 
@@ -108,6 +117,20 @@ class FusedCRFTest(tf.test.TestCase):
       self.assertAllEqual(tags[b, :n], want_tags)
       self.assertAllEqual(tags[b, n:], np.zeros(6 - n))
       self.assertAllClose(best[b], want_best, rtol=1e-5)
+
+  def test_padding_columns_past_the_longest_row(self):
+    """The loop stops at the longest row (`fused._steps`): extra padding columns change
+    nothing at the real positions."""
+    want = fused.crf(self.unary, self.trans, self.lengths)
+    wide = tf.pad(self.unary, [[0, 0], [0, 3], [0, 0]], constant_values=5.0)
+    got = tf.function(fused.crf)(wide, self.trans, self.lengths)
+    real = tf.sequence_mask(self.lengths, 6)
+    self.assertAllEqual(got[0][:, :6], want[0])
+    self.assertAllEqual(got[0][:, 6:], tf.zeros([5, 3], tf.int32))
+    self.assertAllClose(got[1], want[1])
+    self.assertAllClose(tf.where(real[..., None], got[2][:, :6], 0.0),
+                        tf.where(real[..., None], want[2], 0.0), atol=1e-6)
+    self.assertAllClose(got[3], want[3])
 
   def test_against_tensorflow_addons_in_a_graph(self):
     """Longer sentences than brute force allows; the training path's decode and the

@@ -37,13 +37,14 @@ class ServingProfileTest(tf.test.TestCase):
     saved = export.export(run_dir, os.path.join(self.get_temp_dir(), "export"))
     out = os.path.join(self.get_temp_dir(), "profile.json")
     proc = run_tool("profile_serving.py", f"--run_dir={run_dir}", f"--saved_model={saved}",
-                    f"--baseline_saved_model={saved}", f"--data={DATA}", "--calls=7", "--rounds=3", "--batch_sizes=3",
-                    "--min_seconds=0.01", f"--out={out}")
+                    f"--baseline_saved_model={saved}", f"--data={DATA}", "--calls=7", "--rounds=3",
+                    "--batch_sizes=3", "--min_seconds=0.01", "--xla_max_tokens=13", f"--out={out}")
     self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
     with open(out) as f:
       report = json.load(f)
     self.assertEqual([row["stage"] for row in report["stages"]],
-                     [*serving_profile.STAGES, "saved_model", "baseline"])
+                     [*serving_profile.STAGES, "signature_xla", "saved_model", "baseline"])
+    self.assertEqual([row["tokens"] for row in report["xla_first_calls"]], [5, 13])
     for row in report["stages"]:
       self.assertGreater(row["p50_ms"], 0, row["stage"])
     self.assertEqual(sorted(report["throughput"][0]), ["baseline", "saved_model"])

@@ -20,6 +20,9 @@ flags.DEFINE_integer("version", 0, "Version number (0: one more than the largest
 flags.DEFINE_enum("checkpoint", "best", ["best", "ckpt"], "best devel F1, or the latest.")
 flags.DEFINE_integer("max_batch", _e.max_batch, "Largest batch a request may send.")
 flags.DEFINE_integer("max_tokens", _e.max_tokens, "Longest sentence, in tokens.")
+flags.DEFINE_integer("xla_max_tokens", _e.xla_max_tokens, "> 0: one-sentence requests of at "
+                     "most this many tokens run XLA-compiled (faster; TF Serving then needs "
+                     "--xla_cpu_compilation_enabled=true). 0: off, for any TF Serving.")
 
 
 def main(argv):
@@ -27,7 +30,8 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   if FLAGS.version < 0:
     raise app.UsageError(f"--version must be >= 0, got {FLAGS.version}")
-  limits = export.ExportConfig(max_batch=FLAGS.max_batch, max_tokens=FLAGS.max_tokens)
+  limits = export.ExportConfig(max_batch=FLAGS.max_batch, max_tokens=FLAGS.max_tokens,
+                               xla_max_tokens=FLAGS.xla_max_tokens)
   limits.validate()
   path = export.export(FLAGS.run_dir, FLAGS.export_dir, FLAGS.version, FLAGS.checkpoint,
                        limits)

@@ -32,6 +32,9 @@ flags.DEFINE_integer("max_words", 0, "Keep the first rows of the word table (eve
                      "then the BiLM's most frequent); 0: all.")
 flags.DEFINE_enum("embedding_dtype", "float16", list(compact.EMBEDDING_DTYPES),
                   "Storage type of the word table.")
+flags.DEFINE_integer("xla_max_tokens", 0, "> 0: one-sentence requests of at most this many "
+                     "tokens run XLA-compiled (TF Serving then needs "
+                     "--xla_cpu_compilation_enabled=true); 0: off, for any TF Serving.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
 
 
@@ -40,7 +43,8 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
   data = {s: os.path.join(FLAGS.data_dir, f"{s}.tsv") for s in ("train", "devel", "test")}
-  config = export.ExportConfig(max_words=FLAGS.max_words, embedding_dtype=FLAGS.embedding_dtype)
+  config = export.ExportConfig(max_words=FLAGS.max_words, embedding_dtype=FLAGS.embedding_dtype,
+                               xla_max_tokens=FLAGS.xla_max_tokens)
   manifest = shipping.package_tagger(
       FLAGS.run_dir, FLAGS.output_dir, FLAGS.name or os.path.basename(
           os.path.normpath(FLAGS.output_dir)), data, FLAGS.data_terms, config,

@@ -14,6 +14,7 @@ from absl import app, flags, logging
 from tf_bilm_ner import files, provenance
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.experiments import serving_profile, serving_speed
+from tf_bilm_ner.serving import export
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 
 FLAGS = flags.FLAGS
@@ -28,7 +29,25 @@ flags.DEFINE_float("min_seconds", 10.0, "Seconds per throughput round.")
 flags.DEFINE_string("data", os.path.join(NCBI_DISEASE_DIR, "test.tsv"), "CoNLL sentences.")
 flags.DEFINE_integer("calls", 1000, "Single-sentence calls per stage.")
 flags.DEFINE_integer("rounds", 5, "Interleaved rounds the calls are split into.")
+flags.DEFINE_integer("xla_max_tokens", 0, "> 0: also time the serving_default signature "
+                     "with this ExportConfig.xla_max_tokens (stage signature_xla).")
 flags.DEFINE_string("out", None, "Write the results JSON here.")
+
+
+def _add_xla_stage(fns, module, sentences):
+  """fns["signature_xla"]: serving_default with --xla_max_tokens; returns the first calls'
+  times (each new padded width compiles at its first request, so this runs before any
+  other call)."""
+  fns["signature_xla"] = serving_profile.as_stage(serving_profile.module_from_run(
+      FLAGS.run_dir, export.ExportConfig(xla_max_tokens=FLAGS.xla_max_tokens),
+      module.tagger).signatures()["serving_default"])
+  first_calls = serving_profile.first_calls(
+      fns["signature_xla"], sentences, [n for n in (5, 13, 26, 40, 64, 100, 128)
+                                        if n <= FLAGS.xla_max_tokens])
+  for row in first_calls:
+    logging.info("signature_xla, first request of %d tokens: %.0f ms (then %.1f ms)",
+                 row["tokens"], row["first_ms"], row["second_ms"])
+  return first_calls
 
 
 def main(argv):
@@ -36,7 +55,9 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
   sentences = [s.tokens for s in read_conll(FLAGS.data)]
-  fns = serving_profile.stage_functions(serving_profile.module_from_run(FLAGS.run_dir))
+  module = serving_profile.module_from_run(FLAGS.run_dir)
+  fns = serving_profile.stage_functions(module)
+  first_calls = _add_xla_stage(fns, module, sentences) if FLAGS.xla_max_tokens else None
   exports = {name: serving_profile.load_signature(path) for name, path in (
       ("saved_model", FLAGS.saved_model), ("baseline", FLAGS.baseline_saved_model)) if path}
   fns.update({name: serving_profile.as_stage(sig) for name, sig in exports.items()})
@@ -45,6 +66,7 @@ def main(argv):
     logging.info("%-12s p50 %.2f ms%s", name, row["p50_ms"],
                  "" if row["adds_ms"] is None else f" (adds {row['adds_ms']:.2f})")
   report = {"run_dir": FLAGS.run_dir, "saved_model": FLAGS.saved_model,
+            "xla_max_tokens": FLAGS.xla_max_tokens, "xla_first_calls": first_calls,
             "baseline_saved_model": FLAGS.baseline_saved_model, "calls": FLAGS.calls,
             "mean_tokens": serving_speed.mean_tokens(sentences, FLAGS.calls),
             "stages": [{"stage": name, **row} for name, row in stages.items()],  # in order

@@ -12,6 +12,8 @@ The difference between consecutive stages is what that stage adds. Stages:
   potentials  + the tag projection (the tagger's output layer)
   crf         + Viterbi, marginals and backtrack (`fused.crf`)
   signature   the whole `serving_default` function (checks, names, padding back), in process
+  signature_xla  the same with `ExportConfig.xla_max_tokens` (the model's arithmetic
+              XLA-compiled for one-sentence requests), in process
   saved_model the exported SavedModel's `serving_default`, loaded (what TF Serving runs)
   baseline    another SavedModel's `serving_default` (an earlier export), for an A/B in one
               process: this machine's small-op latency differs by a third between processes
@@ -32,10 +34,12 @@ from tf_bilm_ner.training import run_dir as run_dir_lib
 STAGES = ("call", "features", "embed", "bilstm", "potentials", "crf", "signature")
 
 
-def module_from_run(run_dir: str) -> export.TaggerModule:
-  """The export's module for a train_tagger run (best checkpoint, float32 word table)."""
-  tagger = checkpoints.restore_tagger(run_dir, "best")[0]
-  return export.TaggerModule(tagger, run_dir_lib.paths(run_dir)["vocab"], export.ExportConfig())
+def module_from_run(run_dir: str, export_config: export.ExportConfig = export.ExportConfig(),
+                    tagger=None) -> export.TaggerModule:
+  """The export's module for a train_tagger run (best checkpoint, float32 word table);
+  `tagger`: that run's tagger, already restored."""
+  tagger = tagger or checkpoints.restore_tagger(run_dir, "best")[0]
+  return export.TaggerModule(tagger, run_dir_lib.paths(run_dir)["vocab"], export_config)
 
 
 def stage_functions(module: export.TaggerModule) -> Dict[str, Callable]:
@@ -85,6 +89,20 @@ def profile(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], calls:
     row["adds_ms"] = row["p50_ms"] - previous if name in STAGES else None
     previous = row["p50_ms"] if name in STAGES else previous
     out[name] = row
+  return out
+
+
+def first_calls(fn: Callable, sentences: Sequence[Sequence[str]],
+                lengths: Sequence[int]) -> List[dict]:
+  """The price of a first request at each length (an XLA export compiles there): for each
+  of `lengths`, a sentence of that many tokens (the corpus' tokens in order, cycled) called
+  twice: [{tokens, first_ms, second_ms}]. Run before anything else calls `fn`."""
+  flat = [token for sentence in sentences for token in sentence]
+  out = []
+  for n in lengths:
+    inputs = [(tf.constant([flat[:n]]), tf.constant([n], tf.int32))] * 2
+    first, second = serving_speed.call_times(fn, inputs)
+    out.append({"tokens": n, "first_ms": first, "second_ms": second})
   return out
 
 

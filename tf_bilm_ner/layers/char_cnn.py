@@ -1,4 +1,6 @@
 """Character CNN: per-token features from the token's characters."""
+from typing import Optional
+
 import tensorflow as tf
 
 from tf_bilm_ner.layers import fused as fused_lib
@@ -26,16 +28,22 @@ class CharCNN(tf.keras.layers.Layer):
     self.conv = tf.keras.layers.Conv1D(filters, kernel_size, padding="same", name="char_conv",
                                        dtype=self.dtype_policy)
 
-  def call(self, char_ids: tf.Tensor, fused: bool = False) -> tf.Tensor:
+  def call(self, char_ids: tf.Tensor, fused: bool = False,
+           width: Optional[tf.Tensor] = None) -> tf.Tensor:
     """char_ids: [batch, time, chars] int32 -> [batch, time, filters] (compute dtype).
     `fused` (serving): the convolution as one matmul (`fused.char_conv`) for requests of at
-    most FUSED_CONV_MAX_CHARS character positions, same result."""
+    most FUSED_CONV_MAX_CHARS character positions, same result. `width` (scalar int32):
+    the character columns before padding to a fixed shape (serving's XLA path); the
+    convolution reads zeros from there on, as past the last column of an unpadded batch,
+    so the result is that of the unpadded char_ids."""
     # At least one character column: a batch of empty tokens has none, and a
     # convolution over zero positions gives no usable output.
     char_ids = tf.pad(char_ids, [[0, 0], [0, 0], [0, tf.maximum(0, 1 - tf.shape(char_ids)[2])]])
     shape = tf.shape(char_ids)
     flat = tf.reshape(char_ids, [-1, shape[2]])                  # [batch*time, chars]
     x = self.embedding(flat)                                     # [batch*time, chars, dim]
+    if width is not None:
+      x = tf.where((tf.range(shape[2]) < width)[None, :, None], x, tf.zeros_like(x))
     if fused and fused_lib.supports_conv(self.conv):
       # The matmul wins for small requests (no per-shape setup), the convolution kernel for
       # large ones (batches of 32 sentences: tools/profile_serving.py, results/README.md).

@@ -65,7 +65,9 @@ class Encoder(tf.keras.layers.Layer):
     In training, each real word id becomes <unk> with probability
     `word_dropout`, so the <unk> row is trained and rare words cannot be
     memorised by their embedding alone; the CharCNN still sees the token. `fused`
-    (inference only): the CharCNN's convolution as serving runs it.
+    (inference only): the CharCNN's convolution as serving runs it. An optional
+    `char_width` feature (scalar int32) is the character columns before serving padded
+    char_ids to a compiled shape (`CharCNN.call`'s `width`).
     """
     token_ids = features["token_ids"]
     if training and self.config.word_dropout > 0:
@@ -73,7 +75,8 @@ class Encoder(tf.keras.layers.Layer):
       token_ids = tf.where(drop & (token_ids > UNK_ID), tf.fill(tf.shape(token_ids), UNK_ID),
                            token_ids)
     x = tf.concat([self.word_embedding(token_ids),
-                   self.char_cnn(features["char_ids"], fused=fused and not training)],
+                   self.char_cnn(features["char_ids"], fused=fused and not training,
+                                 width=features.get("char_width"))],
                   axis=-1)
     return self.input_dropout(x, training=training)
 

@@ -31,6 +31,14 @@ def supports(lstm: tf.keras.layers.LSTM) -> bool:
           and cell.recurrent_activation is tf.keras.activations.sigmoid)
 
 
+def _steps(lengths: tf.Tensor, time: tf.Tensor) -> tf.Tensor:
+  """Positions the loops run: to the longest sentence (at least 1, at most T). Positions
+  after it are padding in every row; their outputs are zeros (the loops' arrays are left
+  unwritten there), so a request padded to a fixed width (the XLA path of
+  `serving/export.py`) costs no extra steps."""
+  return tf.minimum(tf.maximum(tf.reduce_max(lengths), 1), time)
+
+
 def _projected(lstm: tf.keras.layers.LSTM, x: tf.Tensor) -> tf.Tensor:
   """x [B, T, D] -> x W + b, time-major [T, B, 4U]."""
   shape = tf.shape(x)
@@ -63,7 +71,9 @@ def bilstm(forward_lstm: tf.keras.layers.LSTM, backward_lstm: tf.keras.layers.LS
 
   zeros = tf.zeros([batch, units])
   arrays = [tf.TensorArray(tf.float32, size=time) for _ in range(2)]
-  out = tf.while_loop(lambda t, *_: t < time, body, (0, zeros, zeros, zeros, zeros, *arrays))
+  steps = _steps(lengths, time)
+  out = tf.while_loop(lambda t, *_: t < steps, body,
+                      (0, zeros, zeros, zeros, zeros, *arrays))
   forward = tf.transpose(out[5].stack(), [1, 0, 2])
   backward = tf.reverse_sequence(tf.transpose(out[6].stack(), [1, 0, 2]), lengths,
                                  seq_axis=1, batch_axis=0)
@@ -116,8 +126,8 @@ def crf(potentials: tf.Tensor, transitions: tf.Tensor, lengths: tf.Tensor):
   batch, time = tf.shape(potentials)[0], tf.shape(potentials)[1]
   reverse = tf.reverse_sequence(potentials, lengths, seq_axis=1, batch_axis=0)
   # Forward sums on the sentence, and on the reversed sentence with transposed transitions.
-  # The loop runs every row to T unmasked (padding follows the real positions in both
-  # directions, so it never reaches them); each row's results are read at its last
+  # The loop runs every row to the longest unmasked (padding follows the real positions in
+  # both directions, so it never reaches them); each row's results are read at its last
   # position after the loop.
   both = tf.transpose(tf.stack([potentials, reverse]), [2, 0, 1, 3])     # [T, 2, B, K]
   both_transitions = tf.stack([transitions, tf.transpose(transitions)])[:, None]  # [2,1,K,K]
@@ -135,8 +145,10 @@ def crf(potentials: tf.Tensor, transitions: tf.Tensor, lengths: tf.Tensor):
       0, tf.concat([both[0], by_time[:1]], 0))                           # [3, B, K] each
   pointers_out = tf.TensorArray(tf.int32, size=time).write(
       0, tf.zeros([batch, tf.shape(potentials)[2]], tf.int32))
+  steps = _steps(lengths, time)
   _, _, _, sums_out, pointers_out = tf.while_loop(
-      lambda t, *_: t < time, body, (1, both[0], by_time[0], sums_out, pointers_out))
+      lambda t, *_: t < steps, body,
+      (1, both[0], by_time[0], sums_out, pointers_out))
   all_sums = tf.transpose(sums_out.stack(), [2, 1, 0, 3])               # [B, 3, T, K]
   alpha = all_sums[:, 0]
   beta = tf.reverse_sequence(all_sums[:, 1], lengths, seq_axis=1, batch_axis=0)  # + potentials
@@ -166,7 +178,9 @@ def _backtrack(pointers: tf.Tensor, best: tf.Tensor, lengths: tf.Tensor) -> tf.T
 
   def body(step, maps):
     # suffix from t = (suffix from t, 2^j long) after (suffix from t + 2^j); past T: identity.
-    later = tf.concat([maps[step:], identity[:tf.minimum(step, time)]], 0)
+    ahead = tf.range(time) + step  # (a gather, not a concat: XLA needs the shape fixed)
+    later = tf.where((ahead < time)[:, None, None], tf.gather(maps, tf.minimum(ahead, time - 1)),
+                     identity)
     return step * 2, tf.gather(maps, later, batch_dims=2)
 
   _, suffix = tf.while_loop(lambda step, _: step < time, body, (1, maps))

@@ -1,0 +1,35 @@
+"""The export's limits and options (`ExportConfig`), saved beside every SavedModel as
+assets.extra/export_config.json; `serving/export.py` uses them (and re-exports the class)."""
+import dataclasses
+
+from tf_bilm_ner.config import ConfigError, _Config
+from tf_bilm_ner.serving import compact
+
+
+@dataclasses.dataclass
+class ExportConfig(_Config):
+  """Serving limits, saved as assets.extra/export_config.json."""
+  max_batch: int = 1024           # sentences (or documents) per request
+  max_tokens: int = 512           # tokens per sentence
+  max_chars_per_token: int = 32   # as in training: longer tokens keep their first characters
+  max_text_chars: int = 1_000_000  # tag_text: characters per request, all documents together
+  max_words: int = 0              # keep the first rows of the word table (0: all; compact.py)
+  embedding_dtype: str = "float32"  # or float16: the word table stored in half precision
+  # > 0: a one-sentence request of at most this many tokens runs the model's arithmetic
+  # XLA-compiled, padded to a multiple of 8 tokens (one compilation per width, about 1 s at
+  # its first request). TF Serving runs such a model only with
+  # --xla_cpu_compilation_enabled=true (experimental there), hence off by default.
+  xla_max_tokens: int = 0
+
+  def validate(self) -> None:
+    super().validate()
+    for name in ("max_batch", "max_tokens", "max_chars_per_token", "max_text_chars"):
+      if getattr(self, name) < 1:
+        raise ConfigError(f"ExportConfig.{name} must be positive, got {getattr(self, name)}")
+    if self.xla_max_tokens < 0:
+      raise ConfigError(f"ExportConfig.xla_max_tokens must be >= 0, got {self.xla_max_tokens}")
+    if self.max_words < 0 or 0 < self.max_words < 3:
+      raise ConfigError(f"ExportConfig.max_words must be 0 (all) or >= 3, got {self.max_words}")
+    if self.embedding_dtype not in compact.EMBEDDING_DTYPES:
+      raise ConfigError(f"ExportConfig.embedding_dtype must be one of "
+                        f"{compact.EMBEDDING_DTYPES}, got {self.embedding_dtype!r}")
