@@ -45,6 +45,8 @@ class ServingProfileTest(tf.test.TestCase):
     self.assertEqual([row["stage"] for row in report["stages"]],
                      [*serving_profile.STAGES, "signature_xla", "saved_model", "baseline"])
     self.assertEqual([row["tokens"] for row in report["xla_first_calls"]], [5, 13])
+    self.assertEqual(report["same_results"], {"sentences": len(read_conll(DATA)),
+                                              "different_tags": 0, "max_confidence_diff": 0.0})
     for row in report["stages"]:
       self.assertGreater(row["p50_ms"], 0, row["stage"])
     self.assertEqual(sorted(report["throughput"][0]), ["baseline", "saved_model"])

@@ -50,6 +50,20 @@ def _add_xla_stage(fns, module, sentences):
   return first_calls
 
 
+def _compare_exports(exports, sentences):
+  """same_results (every sentence alone through both) and, with --batch_sizes, throughput."""
+  out = {"same_results": serving_profile.compare(exports, sentences)}
+  logging.info("every sentence alone through both exports: %s", out["same_results"])
+  if FLAGS.batch_sizes:
+    out["throughput"] = [serving_profile.throughput(exports, sentences, int(b),
+                                                    FLAGS.min_seconds)
+                         for b in FLAGS.batch_sizes]
+    for row in out["throughput"]:
+      logging.info("tokens/s at batch %d: %s", row["saved_model"]["batch_size"],
+                   ", ".join(f"{n} {r['tokens_per_sec']:.0f}" for n, r in row.items()))
+  return out
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -71,13 +85,8 @@ def main(argv):
             "mean_tokens": serving_speed.mean_tokens(sentences, FLAGS.calls),
             "stages": [{"stage": name, **row} for name, row in stages.items()],  # in order
             "provenance": provenance.record([FLAGS.data], started=started)}
-  if FLAGS.batch_sizes and len(exports) == 2:
-    report["throughput"] = [serving_profile.throughput(exports, sentences, int(b),
-                                                       FLAGS.min_seconds)
-                            for b in FLAGS.batch_sizes]
-    for row in report["throughput"]:
-      logging.info("tokens/s at batch %d: %s", row["saved_model"]["batch_size"],
-                   ", ".join(f"{n} {r['tokens_per_sec']:.0f}" for n, r in row.items()))
+  if len(exports) == 2:
+    report.update(_compare_exports(exports, sentences))
   if FLAGS.out:
     files.write_json_atomic(FLAGS.out, report)
 

@@ -106,6 +106,18 @@ def first_calls(fn: Callable, sentences: Sequence[Sequence[str]],
   return out
 
 
+def compare(signatures: Dict[str, Callable], sentences: Sequence[Sequence[str]]) -> dict:
+  """Every sentence alone through two serving_default signatures ({name: fn}): how many
+  sentences got different tags, and the largest difference of a tag_confidence."""
+  first, second = signatures.values()
+  differ, most = 0, 0.0
+  for tokens, lengths in serving_speed.single_sentences(sentences, len(sentences)):
+    a, b = (fn(tokens=tokens, lengths=lengths) for fn in (first, second))
+    differ += int(not np.array_equal(a["tag_ids"].numpy(), b["tag_ids"].numpy()))
+    most = max(most, float(np.max(np.abs(a["tag_confidence"] - b["tag_confidence"]))))
+  return {"sentences": len(sentences), "different_tags": differ, "max_confidence_diff": most}
+
+
 def throughput(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], batch_size: int,
                seconds: float, rounds: int = 3) -> Dict[str, dict]:
   """serving_default tokens/s of each SavedModel function (keyword signature) at
