@@ -60,6 +60,12 @@ class ReportingTest(tf.test.TestCase):
     self.assertEqual(reporting.comparison_table(runs).splitlines()[2],
                      "| ncbi_disease | 81.00 (1) | 86.00 (1) | +5.00 | 87.34 | 85.80 | 89.70 | "
                      "88.00 | -1.34 | -2.00 |")
+    # A later setting with runs gets its own column (and only then).
+    runs["tagger_bilm52m_features"] = {"ncbi_disease": [_scores(1, 85.0, 87.0),
+                                                        _scores(2, 85.0, 88.0)]}
+    table = reporting.comparison_table(runs).splitlines()
+    self.assertTrue(table[0].endswith("| vs goal | 52M BiLM init + features |"), table[0])
+    self.assertTrue(table[2].endswith("| -2.00 | 87.50 ± 0.71 (2) |"), table[2])
 
   def test_convergence_table(self):
     root = self.get_temp_dir()

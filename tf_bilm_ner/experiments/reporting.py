@@ -96,24 +96,32 @@ def _test_f1s(rows: List[dict]) -> List[float]:
   return [r["test"]["micro"]["f1"] for r in rows if "test" in r]
 
 
+# Later settings shown beside the paper's method in the comparison, once they have runs.
+LATER_SETTINGS = (("tagger_bilm52m_init", "52M BiLM init"),
+                  ("tagger_bilm52m_features", "52M BiLM init + features"))
+
+
 def comparison_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
   """Per dataset: test F1 of random and BiLM init (mean ± std, seeds), the gain, the
   literature's figures beside them, and how far the BiLM-init mean is from the paper and the
-  goal."""
+  goal; then a column for each of LATER_SETTINGS that has runs."""
   fmt = lambda v: "-" if v is None else f"{v:.2f}"
+  later = [(s, title) for s, title in LATER_SETTINGS if runs.get(s)]
   lines = ["| dataset | random init | BiLM init | gain | paper | BiLSTM-CRF | BioBERT | goal | "
-           "BiLM init vs paper | vs goal |", "|---|---|---|---|---|---|---|---|---|---|"]
+           "BiLM init vs paper | vs goal |" + "".join(f" {t} |" for _, t in later),
+           "|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(later)]
   random, bilm = runs.get("tagger_random_init", {}), runs.get("tagger_bilm_init", {})
+  cell = lambda xs: f"{_mean_std(xs)} ({len(xs)})" if xs else "-"
   for dataset in sorted(set(random) | set(bilm)):
     r, b = _test_f1s(random.get(dataset, [])), _test_f1s(bilm.get(dataset, []))
-    cell = lambda xs: f"{_mean_std(xs)} ({len(xs)})" if xs else "-"
     gain = (f"{statistics.mean(b) - statistics.mean(r):+.2f}" if r and b else "-")
     lit = LITERATURE.get(dataset, {})
     versus = lambda target: f"{statistics.mean(b) - target:+.2f}" if b and target else "-"
     lines.append(f"| {dataset} | {cell(r)} | {cell(b)} | {gain} | {fmt(lit.get('paper'))} | "
                  f"{fmt(lit.get('bilstm_crf'))} | {fmt(lit.get('biobert'))} | "
                  f"{fmt(lit.get('goal'))} | {versus(lit.get('paper'))} | "
-                 f"{versus(lit.get('goal'))} |")
+                 f"{versus(lit.get('goal'))} |" +
+                 "".join(f" {cell(_test_f1s(runs[s].get(dataset, [])))} |" for s, _ in later))
   return "\n".join(lines)
 
 
