@@ -13,7 +13,11 @@
 # Every run directory is resumable: rerun the same command after a crash. Finished seeds are
 # skipped (their scores.json exists). Extra flags go to every train_tagger run of both inits;
 # flags in the BILM_FLAGS environment variable go to the BiLM-initialised runs only (the
-# fine-tuning schedule, e.g. BILM_FLAGS=--encoder_lr_scale=0.5).
+# fine-tuning schedule, e.g. BILM_FLAGS=--encoder_lr_scale=0.5). BILM_GROUP (default bilm_init)
+# names their results: results/tagger_$BILM_GROUP/ and results/data_efficiency_$BILM_GROUP/, e.g.
+#   BILM_GROUP=bilm52m_features BILM_FLAGS="--encoder_lr_scale=0.5 --bilm_features" \
+#       tools/run_transfer_experiments.sh bc2gm ../shared/data/BC2GM-IOB biomed52m_3epoch \
+#       "1 2 3" "10 25 50" no
 set -euo pipefail
 name=$1 data=$2 bilm=$3 seeds=$4 percents=$5 ship=$6
 shift 6
@@ -26,10 +30,11 @@ run() {  # GROUP NAME SEEDS SHIP [flags...]: the seeds whose scores are not stor
 }
 run tagger_random_init "$name" "$seeds" "$ship" "$@"
 bilm_flags=(--init_from_bilm="$bilm" ${BILM_FLAGS:-})
-run tagger_bilm_init "$name" "$seeds" "$ship" "${bilm_flags[@]}" "$@"
+group=${BILM_GROUP:-bilm_init}
+run "tagger_$group" "$name" "$seeds" "$ship" "${bilm_flags[@]}" "$@"
 for pct in $percents; do
   frac=$(printf '0.%02d' "$pct")
   run data_efficiency_random_init "${name}_f$pct" "$seeds" no --train_fraction="$frac" "$@"
-  run data_efficiency_bilm_init "${name}_f$pct" "$seeds" no --train_fraction="$frac" \
+  run "data_efficiency_$group" "${name}_f$pct" "$seeds" no --train_fraction="$frac" \
       "${bilm_flags[@]}" "$@"
 done

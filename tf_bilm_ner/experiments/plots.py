@@ -16,7 +16,9 @@ from typing import Dict, List
 from tf_bilm_ner import files
 from tf_bilm_ner.experiments import reporting
 
-INITS = {"random_init": "random init", "bilm_init": "BiLM init"}
+INITS = {"random_init": "random init", "bilm_init": "BiLM init",
+         # issue #16: the 52M-token BiLM, as init only and with its frozen states as features
+         "bilm52m_init": "52M BiLM init", "bilm52m_features": "52M BiLM + features"}
 
 
 def _pyplot():
