@@ -179,6 +179,15 @@ class ExportTest(tf.test.TestCase):
       self.assertAllEqual(got["tags"], want["tags"])
       self.assertAllClose(got["tag_confidence"], want["tag_confidence"], atol=1e-5)
       self.assertAllClose(got["confidence"], want["confidence"], atol=1e-5)
+    # tag_text of a one-sentence document takes the XLA path too.
+    texts = [tf.constant([detokenize(s.tokens)]) for s in SENTENCES[:4]]
+    text_fns = [tf.saved_model.load(p).signatures["tag_text"] for p in (self.path, fast)]
+    for text in texts:
+      want, got = (fn(text=text) for fn in text_fns)
+      self.assertAllEqual(want["num_sentences"], [1])
+      for key in ("entity_start", "entity_end", "entity_type", "num_entities"):
+        self.assertAllEqual(got[key], want[key])
+      self.assertAllClose(got["entity_score"], want["entity_score"], atol=1e-5)
     for path, compiled in ((self.path, False), (fast, True)):
       with open(os.path.join(path, "saved_model.pb"), "rb") as f:
         self.assertEqual(b"_XlaMustCompile" in f.read(), compiled)
