@@ -21,6 +21,7 @@ The difference between consecutive stages is what that stage adds. Stages:
 The rounds interleave the stages (stage 1..n, then again), so that a slow minute of a shared
 machine is spread over all of them.
 """
+import itertools
 from typing import Callable, Dict, List, Sequence
 
 import numpy as np
@@ -97,10 +98,10 @@ def first_calls(fn: Callable, sentences: Sequence[Sequence[str]],
   """The price of a first request at each length (an XLA export compiles there): for each
   of `lengths`, a sentence of that many tokens (the corpus' tokens in order, cycled) called
   twice: [{tokens, first_ms, second_ms}]. Run before anything else calls `fn`."""
-  flat = [token for sentence in sentences for token in sentence]
+  tokens = itertools.cycle([token for sentence in sentences for token in sentence])
   out = []
   for n in lengths:
-    inputs = [(tf.constant([flat[:n]]), tf.constant([n], tf.int32))] * 2
+    inputs = [(tf.constant([list(itertools.islice(tokens, n))]), tf.constant([n], tf.int32))] * 2
     first, second = serving_speed.call_times(fn, inputs)
     out.append({"tokens": n, "first_ms": first, "second_ms": second})
   return out

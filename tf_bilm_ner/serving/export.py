@@ -246,15 +246,14 @@ class TaggerModule(tf.Module):
   def _tag_padded(self, tokens, lengths):
     """One chunk: tokens [B, T] (T >= 1), lengths [B] -> the `_tag` outputs."""
     features = self.features(tokens, lengths)
+    portable = lambda: self._model(features["token_ids"], features["char_ids"], lengths)
     if self.limits.xla_max_tokens:
       one_short = tf.logical_and(tf.equal(tf.shape(tokens)[0], 1),
                                  tf.shape(tokens)[1] <= self.limits.xla_max_tokens)
       tag_ids, best, marginals, log_z = tf.cond(
-          one_short, lambda: self._model_padded_xla(features),
-          lambda: self._model(features["token_ids"], features["char_ids"], lengths))
+          one_short, lambda: self._model_padded_xla(features), portable)
     else:
-      tag_ids, best, marginals, log_z = self._model(features["token_ids"],
-                                                    features["char_ids"], lengths)
+      tag_ids, best, marginals, log_z = portable()
     real = tf.sequence_mask(lengths, tf.shape(tokens)[1])
     tag_conf = tf.gather(marginals, tag_ids, batch_dims=2)
     names = self.tag_names.lookup(tf.cast(tag_ids, tf.int64))
