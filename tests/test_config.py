@@ -24,6 +24,8 @@ class ConfigTest(tf.test.TestCase):
       EncoderConfig.from_dict({"dropout": 1.5})
     with self.assertRaisesRegex(ConfigError, "train_fraction"):
       TrainConfig(train_fraction=0.0).validate()
+    with self.assertRaisesRegex(ConfigError, "train_on_devel .* train_fraction must be 1"):
+      TrainConfig(train_on_devel=True, train_fraction=0.5).validate()
     with self.assertRaisesRegex(ConfigError, r"x.json:1: not valid JSON"):
       TrainConfig.from_json("{nope", where="x.json")
 

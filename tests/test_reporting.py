@@ -35,6 +35,24 @@ class ReportingTest(tf.test.TestCase):
                           "83.00 ± 2.00 | 1: 81.00, 2: 83.00, 3: 85.00 | Chem 85.00, Dis 81.00 | "
                           "11, 12, 13 | 2.0 min | 1,500 |")
 
+  def test_runs_trained_on_devel_have_no_devel_column(self):
+    root = self.get_temp_dir()
+    for seed, test in ((1, 86.0), (2, 88.0)):
+      d = os.path.join(root, "tagger_bilm_init_traindev", "ncbi_disease", f"seed{seed}")
+      os.makedirs(d)
+      scores = _scores(seed, 0.0, test)
+      del scores["devel"]
+      scores["train_on_devel"] = True
+      with open(os.path.join(d, "scores.json"), "w") as f:
+        json.dump(scores, f)
+    runs = reporting.load_runs(root)
+    row = reporting.markdown_table(runs).splitlines()[2]
+    self.assertStartsWith(row, "| tagger_bilm_init_traindev | ncbi_disease | 2 | - | ")
+    self.assertIn("| 87.00 ± 1.41 |", row)
+    table = reporting.comparison_table(runs).splitlines()
+    self.assertIn("BiLM init, train+devel", table[0])
+    self.assertEndsWith(table[2], " 87.00 ± 1.41 (2) |")
+
   def test_data_efficiency_points(self):
     root = self.get_temp_dir()
     layout = {("data_efficiency_bilm_init", "ncbi_f10"): [70.0, 72.0],

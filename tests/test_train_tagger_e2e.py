@@ -55,6 +55,37 @@ class TrainTaggerEndToEndTest(tf.test.TestCase):
     with open(out) as f:
       self.assertAllClose(json.load(f)["micro"]["f1"], scores["devel"]["micro"]["f1"])
 
+  def test_train_on_devel_runs_the_given_epochs_and_scores_test_only(self):
+    run_dir = os.path.join(self.get_temp_dir(), "final")
+    proc = _run("train_tagger.py", f"--run_dir={run_dir}", f"--train={TRAIN}",
+                f"--devel={DEVEL}", f"--test={DEVEL}", "--train_on_devel", "--max_epochs=3",
+                "--patience=1", *SMALL)
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("last epoch 2; test F1", proc.stderr)
+    with open(os.path.join(run_dir, "history.jsonl")) as f:
+      history = [json.loads(line) for line in f]
+    self.assertEqual([h["epoch"] for h in history], [0, 1, 2])  # patience does not apply
+    self.assertNotIn("devel_f1", history[0])
+    with open(os.path.join(run_dir, "eval", "scores.json")) as f:
+      scores = json.load(f)
+    self.assertNotIn("devel", scores)
+    self.assertTrue(scores["train_on_devel"])
+    self.assertEqual(scores["best_epoch"], 2)
+    # Devel was training data: its words are in the vocabulary, and the model fits it.
+    with open(os.path.join(run_dir, "vocab", "words.txt")) as f:
+      words = set(f.read().split("\n"))
+    train_words = {t for s in read_conll(TRAIN) for t in s.tokens}
+    devel_only = {t for s in read_conll(DEVEL) for t in s.tokens} - train_words
+    self.assertTrue(devel_only)
+    self.assertTrue(devel_only & words)
+    self.assertGreater(scores["test"]["micro"]["f1"], 50.0)
+
+    proc = _run("train_tagger.py", f"--run_dir={run_dir}2", f"--train={TRAIN}",
+                f"--devel={DEVEL}", "--train_on_devel")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("--train_on_devel trains for exactly --max_epochs epochs", proc.stderr)
+    self.assertNotIn("Traceback", proc.stderr)
+
   def test_untyped_biobert_files(self):
     """BioBERT-format files (untyped B/I/O) train and score as one named entity type."""
     data = {}

@@ -162,11 +162,18 @@ class TrainConfig(_Config):
   tag_scheme: str = "iob2"        # the tags the CRF is trained on: "iob2" or "iobes"
                                   # (data/tag_scheme.py; predictions are IOB2 either way)
   precision: str = "float32"      # or "mixed_bfloat16" (precision.py)
+  train_on_devel: bool = False    # train on train + devel for exactly max_epochs, no early
+                                  # stopping, devel not scored: the final-model protocol of
+                                  # BioBERT and much BioNLP work, with max_epochs chosen on
+                                  # devel by a train-only run first
 
   def validate(self) -> None:
     super().validate()
     if not 0.0 < self.train_fraction <= 1.0:
       raise ConfigError(f"TrainConfig.train_fraction must be in (0, 1], got {self.train_fraction}")
+    if self.train_on_devel and self.train_fraction < 1.0:
+      raise ConfigError("TrainConfig.train_on_devel trains on all of train and devel; "
+                        f"train_fraction must be 1, got {self.train_fraction}")
     if self.encoder_lr_scale < 0:
       raise ConfigError(f"TrainConfig.encoder_lr_scale must be >= 0, got {self.encoder_lr_scale}")
     if self.lr_decay < 0:

@@ -90,7 +90,7 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
 
 
 def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float,
-              entity_type: str = DEFAULT_ENTITY_TYPE) -> dict:
+              entity_type: str = DEFAULT_ENTITY_TYPE, score_devel: bool = True) -> dict:
   """Scores a finished training run's best checkpoint on devel (and test, if its path is
   given); writes `<run_dir>/eval/{scores.json, <split>_predictions.conll}`.
 
@@ -98,12 +98,16 @@ def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float
     result: the `tagger_loop.TrainResult`.
     paths: "train", "devel" and optionally "test" -> CoNLL file (None: not scored).
     seed, started: for the provenance record (`started`: time.time() at the run's start).
+    score_devel: False when devel was training data (`TrainConfig.train_on_devel`): the
+      report then has no "devel" entry and says `"train_on_devel": true`.
   """
   eval_dir = os.path.join(result.run_dir, "eval")
   os.makedirs(eval_dir, exist_ok=True)
   report = {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
             "stopped_early": result.stopped_early}
-  for split in ("devel", "test"):
+  if not score_devel:
+    report["train_on_devel"] = True
+  for split in ("devel", "test") if score_devel else ("test",):
     if paths.get(split):
       report[split] = evaluate_file(result.run_dir, paths[split],
                                     os.path.join(eval_dir, f"{split}_predictions.conll"),

@@ -6,6 +6,12 @@ With no data flags it trains on the embedded NCBI-disease corpus:
 
 Afterwards the best checkpoint (devel F1) is scored on devel and, if given,
 test; predictions and scores go to <run_dir>/eval/.
+
+The final-model protocol of BioBERT and much earlier BioNLP work: choose the number of
+epochs on devel with a train-only run, then train on train + devel for that many epochs
+and score test (tools/run_train_devel.sh does both steps from stored results):
+
+  python tools/train_tagger.py --run_dir=runs/ncbi_final --train_on_devel --max_epochs=21
 """
 from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
 
@@ -47,7 +53,11 @@ flags.DEFINE_float("word_dropout", e.word_dropout, "Training: probability of rep
 flags.DEFINE_integer("seed", t.seed, "Random seed: initialisation, shuffling, subsets.")
 flags.DEFINE_float("train_fraction", t.train_fraction, "Use this deterministic fraction of "
                    "train sentences (learning curves).")
-flags.DEFINE_integer("max_epochs", t.max_epochs, "Maximum epochs.")
+flags.DEFINE_integer("max_epochs", t.max_epochs, "Maximum epochs (with --train_on_devel: "
+                     "exactly this many, and it must be given).")
+flags.DEFINE_bool("train_on_devel", t.train_on_devel, "Train on train + devel for exactly "
+                  "--max_epochs epochs (chosen on devel by a train-only run), without early "
+                  "stopping; devel is not scored. For final test figures.")
 flags.DEFINE_integer("patience", t.patience, "Stop after this many epochs without devel gain.")
 flags.DEFINE_integer("batch_tokens", t.batch_tokens, "Token budget per batch.")
 flags.DEFINE_float("learning_rate", t.learning_rate, "Adam learning rate.")
@@ -87,6 +97,9 @@ def _validate_flag_combinations():
       raise app.UsageError(f"--tagger_config sets the model sizes; do not also pass {given}")
   if FLAGS.test and not FLAGS.test_eval:
     raise app.UsageError("--test was given together with --notest_eval")
+  if FLAGS.train_on_devel and not FLAGS["max_epochs"].present:
+    raise app.UsageError("--train_on_devel trains for exactly --max_epochs epochs: give it "
+                         "(the epochs chosen on devel by a train-only run)")
 
 
 def _paths():
@@ -109,7 +122,7 @@ def _configs():
       learning_rate=FLAGS.learning_rate, lr_decay=FLAGS.lr_decay, clip_norm=FLAGS.clip_norm,
       batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
       seed=FLAGS.seed, train_fraction=FLAGS.train_fraction, tag_scheme=FLAGS.tag_scheme,
-      precision=FLAGS.precision,
+      precision=FLAGS.precision, train_on_devel=FLAGS.train_on_devel,
       encoder_lr_scale=scale if scale is not None else
       fine_tuning.default_encoder_lr_scale(bool(bilm_path)),
       init_from_bilm=os.path.abspath(bilm_path) if bilm_path else "")
@@ -136,9 +149,11 @@ def main(argv):
                                  overwrite=FLAGS.overwrite,
                                  checkpoint_every_secs=FLAGS.checkpoint_every_secs,
                                  started=started, entity_type=FLAGS.entity_type)
-  logging.info("best epoch %d; devel F1 %.2f%s; scores in %s", report["best_epoch"],
-               report["devel"]["micro"]["f1"],
-               f", test F1 {report['test']['micro']['f1']:.2f}" if "test" in report else "",
+  scores = [f"{split} F1 {report[split]['micro']['f1']:.2f}" for split in ("devel", "test")
+            if split in report]
+  logging.info("%s epoch %d; %s; scores in %s",
+               "last" if report.get("train_on_devel") else "best", report["best_epoch"],
+               "; ".join(scores) or "not scored",
                os.path.join(FLAGS.run_dir, "eval", "scores.json"))
 
 

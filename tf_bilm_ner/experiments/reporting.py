@@ -38,6 +38,7 @@ def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
   for setting, datasets in sorted(runs.items()):
     for dataset, rows in sorted(datasets.items()):
       test = [r for r in rows if "test" in r]
+      devel = [r for r in rows if "devel" in r]  # none where devel was trained on
       col = lambda split, key, rs: _mean_std([r[split]["micro"][key] for r in rs]) if rs else "-"
       seeds = [r["provenance"]["seed"] for r in rows]
       wall = statistics.mean(r["provenance"]["wall_time_secs"] for r in rows)
@@ -50,7 +51,7 @@ def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
       speeds = [x for r in rows for x in r.get("epoch_tokens_per_sec", [])]
       speed = f"{statistics.median(speeds):,.0f}" if speeds else "-"
       lines.append(
-          f"| {setting} | {dataset} | {len(rows)} | {col('devel', 'f1', rows)} | "
+          f"| {setting} | {dataset} | {len(rows)} | {col('devel', 'f1', devel)} | "
           f"{col('test', 'precision', test)} | {col('test', 'recall', test)} | "
           f"{col('test', 'f1', test)} | "
           f"{per_seed} | {per_type} | "
@@ -98,7 +99,9 @@ def _test_f1s(rows: List[dict]) -> List[float]:
 
 # Later settings shown beside the paper's method in the comparison, once they have runs.
 LATER_SETTINGS = (("tagger_bilm52m_init", "52M BiLM init"),
-                  ("tagger_bilm52m_features", "52M BiLM init + features"))
+                  ("tagger_bilm52m_features", "52M BiLM init + features"),
+                  ("tagger_random_init_traindev", "random init, train+devel"),
+                  ("tagger_bilm_init_traindev", "BiLM init, train+devel"))
 
 
 def comparison_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
@@ -112,7 +115,7 @@ def comparison_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
            "|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(later)]
   random, bilm = runs.get("tagger_random_init", {}), runs.get("tagger_bilm_init", {})
   cell = lambda xs: f"{_mean_std(xs)} ({len(xs)})" if xs else "-"
-  for dataset in sorted(set(random) | set(bilm)):
+  for dataset in sorted(set(random).union(bilm, *(runs[s] for s, _ in later))):
     r, b = _test_f1s(random.get(dataset, [])), _test_f1s(bilm.get(dataset, []))
     gain = (f"{statistics.mean(b) - statistics.mean(r):+.2f}" if r and b else "-")
     lit = LITERATURE.get(dataset, {})

@@ -38,7 +38,7 @@ def fine_tune(paths: Dict[str, Optional[str]], run_dir: str, tagger_config: Tagg
                                     overwrite=overwrite,
                                     checkpoint_every_secs=checkpoint_every_secs)
   return score_run(result, paths, seed=train_config.seed, started=started,
-                   entity_type=entity_type)
+                   entity_type=entity_type, score_devel=not train_config.train_on_devel)
 
 
 def default_encoder_lr_scale(init_from_bilm: bool) -> float:

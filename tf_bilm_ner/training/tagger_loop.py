@@ -38,7 +38,7 @@ FINE_TUNE_ENCODER_LR_SCALE = 0.5
 @dataclasses.dataclass
 class TrainResult:
   best_epoch: int
-  best_devel_f1: float
+  best_devel_f1: float  # -1: devel not scored (TrainConfig.train_on_devel)
   epochs_run: int
   stopped_early: bool
   run_dir: str
@@ -55,7 +55,9 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
     run_dir: see `run_dir.py` for its layout. Held by this process while it trains
       (another process gets a RunDirError).
     tagger_config: sizes; vocabulary-dependent sizes are filled in here.
-    train_config: optimisation and stopping.
+    train_config: optimisation and stopping. With `train_on_devel`, devel is appended to
+      train, every epoch up to `max_epochs` runs and devel is never scored (`best` is then
+      the last epoch's model).
     overwrite: replace a run with another config in `run_dir`.
     checkpoint_every_secs: also checkpoint mid-epoch this often.
     vocabs: vocabularies to use instead of building them from `train`. When
@@ -72,6 +74,8 @@ def train_tagger(train: Sequence[Sentence], devel: Sequence[Sentence], run_dir: 
         run_dir, {"tagger_config.json": tagger_config, "train_config.json": train_config},
         overwrite)
     tagger_steps.set_seed(train_config.seed)
+    if train_config.train_on_devel:  # the final-model protocol: devel is training data
+      train = list(train) + list(devel)
     train = _train_sentences(train, train_config)
     run = _TaggerRun(run_dir, train_config, checkpoint_every_secs)
     source = run.set_up(train, devel, tagger_config, vocabs, resuming)
@@ -106,6 +110,7 @@ class _TaggerRun:
 
   def __init__(self, run_dir: str, config: TrainConfig, checkpoint_every_secs: float):
     self.dir, self.config, self.every = run_dir, config, checkpoint_every_secs
+    self.scored = not config.train_on_devel  # devel held out, scored each epoch
     self.paths = run_dir_lib.paths(run_dir)
     self.state = {k: tf.Variable(v, trainable=False, name=k) for k, v in dict(
         epoch=0, batches_in_epoch=0, best_f1=-1.0, best_epoch=-1, bad_epochs=0).items()}
@@ -163,8 +168,9 @@ class _TaggerRun:
     self.writers = {k: tf.summary.create_file_writer(os.path.join(self.paths["tensorboard"], k))
                     for k in ("train", "devel")}
     tokens_per_epoch = sum(len(s.tokens) for s in train)
-    logging.info("training on %d sentences (%d tokens), devel %d sentences; %d word, %d char, "
+    logging.info("training on %d sentences (%d tokens), devel %d sentences%s; %d word, %d char, "
                  "%d tag entries; %d parameters", len(train), tokens_per_epoch, len(devel),
+                 "" if self.scored else " (among them: train_on_devel, not scored)",
                  len(vocabs.words), len(vocabs.chars), len(vocabs.tags),
                  sum(int(np.prod(v.shape)) for v in tagger.trainable_variables))
     self.progress = Progress(tokens_per_epoch, self.config.max_epochs - self.epoch())
@@ -182,27 +188,31 @@ class _TaggerRun:
     return int(self.state["epoch"])
 
   def stopping(self) -> bool:
-    return int(self.state["bad_epochs"]) >= self.config.patience
+    return self.scored and int(self.state["bad_epochs"]) >= self.config.patience
 
   def train_epoch(self) -> None:
-    """Trains one epoch (from the checkpointed batch on), scores devel, checkpoints."""
+    """Trains one epoch (from the checkpointed batch on), scores devel (unless it is
+    training data), checkpoints."""
     epoch, config = self.epoch(), self.config
     self.optimizer.learning_rate.assign(config.learning_rate / (1.0 + config.lr_decay * epoch))
     t0 = time.time()
     mean_loss, tokens = self._train_batches(epoch)
     train_secs = time.time() - t0
-    micro, per_type, _ = evaluate(self.tagger, self.featurizer, self.vocabs.tags, self.devel,
-                                  self.decode_fn, self.devel_data)
     record = dict(epoch=epoch, step=int(self.optimizer.iterations), loss=mean_loss,
-                  devel_precision=micro.precision, devel_recall=micro.recall, devel_f1=micro.f1,
-                  train_tokens_per_sec=tokens / max(train_secs, 1e-9),
-                  train_secs=train_secs, eval_secs=time.time() - t0 - train_secs)
+                  train_tokens_per_sec=tokens / max(train_secs, 1e-9), train_secs=train_secs)
+    per_type, scores = {}, ""
+    if self.scored:
+      micro, per_type, _ = evaluate(self.tagger, self.featurizer, self.vocabs.tags, self.devel,
+                                    self.decode_fn, self.devel_data)
+      record.update(devel_precision=micro.precision, devel_recall=micro.recall,
+                    devel_f1=micro.f1, eval_secs=time.time() - t0 - train_secs)
+      scores = f", devel P/R/F1 {micro.precision:.2f}/{micro.recall:.2f}/{micro.f1:.2f}"
     self._summaries(epoch, record, per_type)
-    improved = self._end_epoch(epoch, micro.f1)
+    improved = self._end_epoch(epoch, record.get("devel_f1"))
     run_dir_lib.append_history(self.dir, record)
-    logging.info("epoch %d: loss %.4f, devel P/R/F1 %.2f/%.2f/%.2f%s, %.0f tokens/s (train), "
-                 "%.1fs", epoch, record["loss"], micro.precision, micro.recall, micro.f1,
-                 " (best)" if improved else "", record["train_tokens_per_sec"], train_secs)
+    logging.info("epoch %d: loss %.4f%s%s, %.0f tokens/s (train), %.1fs", epoch, record["loss"],
+                 scores, " (best)" if improved and self.scored else "",
+                 record["train_tokens_per_sec"], train_secs)
 
   def _train_batches(self, epoch: int):
     """-> (mean loss over the whole epoch, tokens this process trained on)."""
@@ -234,18 +244,21 @@ class _TaggerRun:
       tf.summary.scalar("loss", record["loss"])
       tf.summary.scalar("tokens_per_sec", record["train_tokens_per_sec"])
       tf.summary.scalar("learning_rate", self.optimizer.learning_rate)
+    if not self.scored:
+      return
     with self.writers["devel"].as_default(step=epoch):
       for k in ("precision", "recall", "f1"):
         tf.summary.scalar(k, record[f"devel_{k}"])
       for t, s in per_type.items():
         tf.summary.scalar(f"f1/{t}", s.f1)
 
-  def _end_epoch(self, epoch: int, f1: float) -> bool:
-    """Early-stopping bookkeeping and the end-of-epoch checkpoints; True if devel improved."""
+  def _end_epoch(self, epoch: int, f1: Optional[float]) -> bool:
+    """Early-stopping bookkeeping and the end-of-epoch checkpoints; True if devel improved
+    (f1 None: devel is not scored, and each epoch's model is the one kept)."""
     s = self.state
-    improved = f1 > float(s["best_f1"])
+    improved = f1 is None or f1 > float(s["best_f1"])
     if improved:
-      s["best_f1"].assign(f1)
+      s["best_f1"].assign(-1.0 if f1 is None else f1)
       s["best_epoch"].assign(epoch)
       s["bad_epochs"].assign(0)
       checkpoints.save_checkpoint(self.best_manager, epoch)

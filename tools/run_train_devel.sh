@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Final test figures by the protocol of BioBERT and much earlier BioNLP work: the number of
+# epochs is chosen on devel by a train-only run (its best epoch + 1, read from
+# results/FROM_GROUP/NAME/seedK/scores.json), then a tagger with the same flags and seed trains
+# on train + devel for exactly that many epochs and is scored on test. Results land in
+# results/GROUP/NAME/seedK/ (tools/run_taggers.sh); each run's train_config.json must equal the
+# train-only run's but for max_epochs and train_on_devel, or the script stops.
+#
+#   tools/run_train_devel.sh GROUP NAME DATA_DIR "SEEDS" FROM_GROUP SHIP [the train-only run's flags...]
+#   tools/run_train_devel.sh tagger_bilm_init_traindev ncbi_disease ../shared/data/NCBI-disease-IOB \
+#       "1 2 3" tagger_bilm_init yes --init_from_bilm=biomed5m_10epoch --encoder_lr_scale=0.5
+set -euo pipefail
+group=$1 name=$2 data=$3 seeds=$4 from=$5 ship=$6
+shift 6
+here=$(dirname "$0")
+py=${PYTHON:-python}
+for seed in $seeds; do
+  source_dir=results/$from/$name/seed$seed
+  if [ -f "results/$group/$name/seed$seed/scores.json" ]; then continue; fi
+  epochs=$("$py" - "$source_dir" <<'PY'
+import json, os, sys
+path = os.path.join(sys.argv[1], "scores.json")
+try:
+  with open(path, encoding="utf-8") as f:
+    scores = json.load(f)
+except (OSError, ValueError) as e:
+  sys.exit(f"{path}: the train-only run's scores are needed to choose the epochs ({e})")
+if scores.get("train_on_devel") or "devel" not in scores:
+  sys.exit(f"{path}: not a train-only run (its epochs were not chosen on devel)")
+print(scores["best_epoch"] + 1)
+PY
+)
+  "$here/run_taggers.sh" "$group" "$name" "$data" "$seed" "$ship" --train_on_devel \
+      --max_epochs="$epochs" "$@"
+  out=results/$group/$name/seed$seed
+  "$py" - "$source_dir/train_config.json" "$out/train_config.json" <<'PY' || { rm -r "$out"; exit 1; }
+import dataclasses, json, os, sys
+from tf_bilm_ner.config import TrainConfig
+configs = []
+for path in sys.argv[1:]:
+  config = dataclasses.asdict(TrainConfig())  # keys older runs lack hold their defaults
+  with open(path, encoding="utf-8") as f:
+    config.update(json.load(f))
+  config["init_from_bilm"] = os.path.basename(config["init_from_bilm"])  # checkouts differ
+  configs.append(config)
+differ = sorted(k for k in configs[0] if k not in ("max_epochs", "train_on_devel")
+                and configs[0][k] != configs[1][k])
+if differ:
+  sys.exit(f"{sys.argv[2]}: flags differ from the train-only run's {sys.argv[1]} in {differ}; "
+           "its results were removed")
+PY
+done
