@@ -81,6 +81,19 @@ class MetricsTest(tf.test.TestCase):
     micro, _ = metrics.entity_scores([["O"]], [["O"]])
     self.assertEqual(micro.f1, 0.0)
 
+  def test_untyped_scores_boundaries_only(self):
+    gold = [["B-DNA", "I-DNA", "O", "B-protein", "B-RNA"]]
+    pred = [["B-protein", "I-protein", "O", "B-protein", "O"]]
+    typed, _ = metrics.entity_scores(gold, pred)
+    self.assertEqual((typed.num_gold, typed.num_predicted, typed.num_correct), (3, 2, 1))
+    untyped, per_type = metrics.entity_scores([metrics.untyped(g) for g in gold],
+                                              [metrics.untyped(p) for p in pred])
+    self.assertEqual((untyped.num_gold, untyped.num_predicted, untyped.num_correct), (3, 2, 2))
+    self.assertEqual(list(per_type), [""])
+    # As in an untyped file, I- after an entity of another type continues it.
+    self.assertEqual(metrics.untyped(["B-DNA", "I-protein", "O"]), ["B", "I", "O"])
+    self.assertEqual(metrics.chunks(metrics.untyped(["B-DNA", "I-protein"])), [("", 0, 2)])
+
 
 if __name__ == "__main__":
   tf.test.main()

@@ -27,6 +27,7 @@ class TrainTaggerEndToEndTest(tf.test.TestCase):
     with open(os.path.join(run_dir, "eval", "scores.json")) as f:
       scores = json.load(f)
     self.assertGreater(scores["devel"]["micro"]["f1"], 60.0)
+    self.assertNotIn("untyped", scores["devel"])  # one type: the typed score is the same
     self.assertIn("test", scores)
     self.assertEqual(scores["provenance"]["seed"], 3)
     with open(os.path.join(run_dir, "history.jsonl")) as f:
@@ -57,9 +58,16 @@ class TrainTaggerEndToEndTest(tf.test.TestCase):
 
   def test_train_on_devel_runs_the_given_epochs_and_scores_test_only(self):
     run_dir = os.path.join(self.get_temp_dir(), "final")
-    proc = _run("train_tagger.py", f"--run_dir={run_dir}", f"--train={TRAIN}",
-                f"--devel={DEVEL}", f"--test={DEVEL}", "--train_on_devel", "--max_epochs=3",
-                "--patience=1", *SMALL)
+    data = {}
+    for name, path in (("train", TRAIN), ("devel", DEVEL)):  # two types: every third sentence
+      data[name] = os.path.join(self.get_temp_dir(), f"{name}_two_types.tsv")
+      with open(data[name], "w") as f:
+        for i, s in enumerate(read_conll(path)):
+          tags = [t.replace("Disease", "Chem") if i % 3 == 0 else t for t in s.tags]
+          f.write("".join(f"{w}\t{t}\n" for w, t in zip(s.tokens, tags)) + "\n")
+    proc = _run("train_tagger.py", f"--run_dir={run_dir}", f"--train={data['train']}",
+                f"--devel={data['devel']}", f"--test={data['devel']}", "--train_on_devel",
+                "--max_epochs=3", "--patience=1", *SMALL)
     self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
     self.assertIn("last epoch 2; test F1", proc.stderr)
     with open(os.path.join(run_dir, "history.jsonl")) as f:
@@ -79,6 +87,10 @@ class TrainTaggerEndToEndTest(tf.test.TestCase):
     self.assertTrue(devel_only)
     self.assertTrue(devel_only & words)
     self.assertGreater(scores["test"]["micro"]["f1"], 50.0)
+    # Two types: also the boundaries-only score, at least the typed one.
+    self.assertEqual(sorted(scores["test"]["per_type"]), ["Chem", "Disease"])
+    self.assertGreaterEqual(scores["test"]["untyped"]["micro"]["num_correct"],
+                            scores["test"]["micro"]["num_correct"])
 
     proc = _run("train_tagger.py", f"--run_dir={run_dir}2", f"--train={TRAIN}",
                 f"--devel={DEVEL}", "--train_on_devel")

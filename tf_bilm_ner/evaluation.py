@@ -84,6 +84,9 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
     write_conll(predictions_path, sentences, pred)
   logging.info("%s\n%s", data_path, metrics.format_scores(micro, per_type))
   scores = score_dict(micro, per_type)
+  if len(per_type) > 1:  # boundaries only, as BioBERT scores its untyped files
+    scores["untyped"] = {"micro": dataclasses.asdict(metrics.entity_scores(
+        [metrics.untyped(s.tags) for s in sentences], [metrics.untyped(p) for p in pred])[0])}
   if unknown:
     scores["unknown_gold_tags"] = unknown
   return scores

@@ -60,6 +60,13 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
                     type_of=lambda c: c[0])
 
 
+def untyped(tags: Sequence[str]) -> List[str]:
+  """Tags with their entity types removed (`B-DNA` -> `B`), as BioBERT's NER files are:
+  `entity_scores` of untyped tags scores entity boundaries only (BioBERT's JNLPBA and
+  BC5CDR figures are such scores)."""
+  return [t[0] if t != "O" else t for t in tags]
+
+
 def set_scores(gold: Sequence[Set], predicted: Sequence[Set], type_of: Callable
                ) -> Tuple[Score, Dict[str, Score]]:
   """`entity_scores` of entities already collected: per unit (sentence, document), the gold
