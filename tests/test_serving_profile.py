@@ -1,12 +1,15 @@
 """The serving profile's stages compute what the serving graph computes, and the binary runs."""
+import importlib.util
 import json
 import os
+import sys
 
 import numpy as np
 import tensorflow as tf
 
 from tests.helpers import make_run_dir, run_tool
 from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import serving_profile
 from tf_bilm_ner.serving import export
 
@@ -63,6 +66,36 @@ class ServingProfileTest(tf.test.TestCase):
     self.assertAlmostEqual(report["latency"]["mean_tokens"], np.mean(lengths[:5]))
     self.assertLessEqual(report["latency"]["p50_ms"], report["latency"]["p99_ms"])
     self.assertEqual(report["serving_default"][0]["batch_size"], 2)
+
+  def test_external_reference_times_the_same_sentences_in_the_same_rounds(self):
+    seen = []
+
+    def fake(sentences):
+      seen.append([list(s) for s in sentences])
+      return [float(len(s)) for s in sentences]
+
+    sentences = [s.tokens for s in read_conll(DATA)]
+    out = serving_profile.profile({"call": lambda tokens, lengths: tf.identity(tokens)},
+                                  sentences, calls=7, rounds=3, external={"spacy_ner": fake})
+    self.assertEqual([len(x) for x in seen], [5, 3, 3, 1])  # warm-up, then the rounds
+    self.assertEqual(seen[1] + seen[2] + seen[3], [list(sentences[i]) for i in range(7)])
+    self.assertEqual(out["spacy_ner"]["p50_ms"], np.median([len(s) for s in sentences[:7]]))
+    self.assertIsNone(out["spacy_ner"]["adds_ms"])
+
+  def test_spacy_reference(self):
+    with self.assertRaisesRegex(UserError, "--spacy_python: cannot start /nonexistent/python"):
+      serving_profile.SpacyReference("/nonexistent/python")
+    python = os.environ.get("TF_BILM_NER_SPACY_PYTHON")  # a Python with spaCy, if any
+    if importlib.util.find_spec("spacy") is None:
+      with self.assertRaisesRegex(UserError, "is spaCy installed there"):
+        serving_profile.SpacyReference(sys.executable)
+    if not python:
+      self.skipTest("set TF_BILM_NER_SPACY_PYTHON to a Python with spaCy to time it")
+    with serving_profile.SpacyReference(python) as spacy_ner:
+      self.assertEqual(spacy_ner.info["ner_config"]["model"]["tok2vec"]["width"], 96)
+      times = spacy_ner([["Cisplatin", "causes", "nephrotoxicity", "."], ["a"]])
+    self.assertLen(times, 2)
+    self.assertGreater(min(times), 0.0)
 
 
 if __name__ == "__main__":

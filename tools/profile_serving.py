@@ -6,6 +6,7 @@
 """
 from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
 
+import contextlib
 import os
 import time
 
@@ -31,6 +32,9 @@ flags.DEFINE_integer("calls", 1000, "Single-sentence calls per stage.")
 flags.DEFINE_integer("rounds", 5, "Interleaved rounds the calls are split into.")
 flags.DEFINE_integer("xla_max_tokens", 0, "> 0: also time the serving_default signature "
                      "with this ExportConfig.xla_max_tokens (stage signature_xla).")
+flags.DEFINE_string("spacy_python", None, "A Python with spaCy installed: also time spaCy's "
+                    "NER (default architecture, untrained) on the same sentences in the same "
+                    "rounds, in a worker process (stage spacy_ner).")
 flags.DEFINE_string("out", None, "Write the results JSON here.")
 
 
@@ -75,12 +79,19 @@ def main(argv):
   exports = {name: serving_profile.load_signature(path) for name, path in (
       ("saved_model", FLAGS.saved_model), ("baseline", FLAGS.baseline_saved_model)) if path}
   fns.update({name: serving_profile.as_stage(sig) for name, sig in exports.items()})
-  stages = serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds)
+  with contextlib.ExitStack() as stack:
+    external, spacy_info = {}, None
+    if FLAGS.spacy_python:
+      external["spacy_ner"] = stack.enter_context(
+          serving_profile.SpacyReference(FLAGS.spacy_python))
+      spacy_info = external["spacy_ner"].info
+    stages = serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds, external)
   for name, row in stages.items():
     logging.info("%-12s p50 %.2f ms%s", name, row["p50_ms"],
                  "" if row["adds_ms"] is None else f" (adds {row['adds_ms']:.2f})")
   report = {"run_dir": FLAGS.run_dir, "saved_model": FLAGS.saved_model,
             "xla_max_tokens": FLAGS.xla_max_tokens, "xla_first_calls": first_calls,
+            "spacy": spacy_info,
             "baseline_saved_model": FLAGS.baseline_saved_model, "calls": FLAGS.calls,
             "mean_tokens": serving_speed.mean_tokens(sentences, FLAGS.calls),
             "stages": [{"stage": name, **row} for name, row in stages.items()],  # in order

@@ -17,16 +17,22 @@ The difference between consecutive stages is what that stage adds. Stages:
   saved_model the exported SavedModel's `serving_default`, loaded (what TF Serving runs)
   baseline    another SavedModel's `serving_default` (an earlier export), for an A/B in one
               process: this machine's small-op latency differs by a third between processes
+  spacy_ner   spaCy's NER on the same sentences, in another process (`SpacyReference`):
+              the reference of the same hour
 
 The rounds interleave the stages (stage 1..n, then again), so that a slow minute of a shared
 machine is spread over all of them.
 """
 import itertools
-from typing import Callable, Dict, List, Sequence
+import json
+import os
+import subprocess
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
 
+from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import serving_speed
 from tf_bilm_ner.serving import export
 from tf_bilm_ner.training import checkpoints
@@ -72,20 +78,29 @@ def stage_functions(module: export.TaggerModule) -> Dict[str, Callable]:
 
 
 def profile(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], calls: int,
-            rounds: int = 5) -> Dict[str, dict]:
+            rounds: int = 5, external: Optional[Dict[str, Callable]] = None
+            ) -> Dict[str, dict]:
   """p50/p90/p99 ms per stage over `calls` single-sentence calls, in `rounds` interleaved
   rounds; each of `STAGES`' `adds_ms` is its p50 minus the previous stage's (None for the
-  others)."""
+  others). `external`: {name: fn(list of token lists) -> ms per sentence}, timed elsewhere
+  (`SpacyReference`) on the same sentences, in the same rounds."""
+  external = external or {}
   inputs = serving_speed.single_sentences(sentences, calls)
+  words = [list(sentences[i % len(sentences)]) for i in range(calls)]  # the same, as lists
   for fn in fns.values():  # trace and warm up every stage on a few lengths
     serving_speed.call_times(fn, inputs[:5])
-  times: Dict[str, List[float]] = {name: [] for name in fns}
+  for fn in external.values():
+    fn(words[:5])
+  times: Dict[str, List[float]] = {name: [] for name in (*fns, *external)}
   per_round = (calls + rounds - 1) // rounds
   for r in range(rounds):
+    part = slice(r * per_round, (r + 1) * per_round)
     for name, fn in fns.items():
-      times[name].extend(serving_speed.call_times(fn, inputs[r * per_round:(r + 1) * per_round]))
+      times[name].extend(serving_speed.call_times(fn, inputs[part]))
+    for name, fn in external.items():
+      times[name].extend(fn(words[part]))
   out, previous = {}, 0.0
-  for name in fns:
+  for name in times:
     row = serving_speed.percentiles(times[name])
     row["adds_ms"] = row["p50_ms"] - previous if name in STAGES else None
     previous = row["p50_ms"] if name in STAGES else previous
@@ -131,6 +146,42 @@ def throughput(fns: Dict[str, Callable], sentences: Sequence[Sequence[str]], bat
                                                       seconds)["tokens_per_sec"])
   return {name: {"batch_size": batch_size, "tokens_per_sec": float(np.median(v)),
                  "rounds": v} for name, v in per_round.items()}
+
+
+class SpacyReference:
+  """spaCy's NER in a worker process (`spacy_worker.py`, run by `python`, a Python with
+  spaCy): called with a list of token lists, it returns the milliseconds of each sentence's
+  `ner(doc)`. `info`: spaCy's version and the component's config. Use as a context manager
+  (the worker ends with it)."""
+
+  def __init__(self, python: str):
+    worker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spacy_worker.py")
+    try:
+      self._proc = subprocess.Popen([python, worker], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True)
+    except OSError as e:
+      raise UserError(f"--spacy_python: cannot start {python}: {e}") from None
+    first = self._proc.stdout.readline()
+    if not first:
+      self.close()
+      raise UserError(f"--spacy_python: {python} {worker} ended without an answer (is spaCy "
+                      "installed there?)")
+    self.info = json.loads(first)
+
+  def __call__(self, sentences: Sequence[Sequence[str]]) -> List[float]:
+    self._proc.stdin.write(json.dumps([list(s) for s in sentences]) + "\n")
+    self._proc.stdin.flush()
+    return json.loads(self._proc.stdout.readline())
+
+  def close(self) -> None:
+    self._proc.stdin.close()
+    self._proc.wait(timeout=60)
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    self.close()
 
 
 def load_signature(path: str) -> Callable:
