@@ -6,7 +6,6 @@
 """
 from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
 
-import contextlib
 import os
 import time
 
@@ -68,6 +67,16 @@ def _compare_exports(exports, sentences):
   return out
 
 
+def _profile(fns, sentences):
+  """serving_profile.profile of `fns`, with spaCy's NER in the same rounds if asked for;
+  returns the stages and spaCy's version and config (None without --spacy_python)."""
+  if not FLAGS.spacy_python:
+    return serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds), None
+  with serving_profile.SpacyReference(FLAGS.spacy_python) as spacy_ner:
+    return serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds,
+                                   {"spacy_ner": spacy_ner}), spacy_ner.info
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -79,13 +88,7 @@ def main(argv):
   exports = {name: serving_profile.load_signature(path) for name, path in (
       ("saved_model", FLAGS.saved_model), ("baseline", FLAGS.baseline_saved_model)) if path}
   fns.update({name: serving_profile.as_stage(sig) for name, sig in exports.items()})
-  with contextlib.ExitStack() as stack:
-    external, spacy_info = {}, None
-    if FLAGS.spacy_python:
-      external["spacy_ner"] = stack.enter_context(
-          serving_profile.SpacyReference(FLAGS.spacy_python))
-      spacy_info = external["spacy_ner"].info
-    stages = serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds, external)
+  stages, spacy_info = _profile(fns, sentences)
   for name, row in stages.items():
     logging.info("%-12s p50 %.2f ms%s", name, row["p50_ms"],
                  "" if row["adds_ms"] is None else f" (adds {row['adds_ms']:.2f})")
