@@ -49,6 +49,7 @@ class ReportingTest(tf.test.TestCase):
     row = reporting.markdown_table(runs).splitlines()[2]
     self.assertStartsWith(row, "| tagger_bilm_init_traindev | ncbi_disease | 2 | - | ")
     self.assertIn("| 87.00 ± 1.41 |", row)
+    self.assertIn(" | 11 (last), 12 (last) | ", row)  # no best epoch: the last one
     table = reporting.comparison_table(runs).splitlines()
     self.assertIn("BiLM init, train+devel", table[0])
     self.assertEndsWith(table[2], " 87.00 ± 1.41 (2) |")

@@ -14,26 +14,10 @@ group=$1 name=$2 data=$3 seeds=$4 from=$5 ship=$6
 shift 6
 here=$(dirname "$0")
 py=${PYTHON:-python}
-for seed in $seeds; do
-  source_dir=results/$from/$name/seed$seed
-  if [ -f "results/$group/$name/seed$seed/scores.json" ]; then continue; fi
-  epochs=$("$py" - "$source_dir" <<'PY'
-import json, os, sys
-path = os.path.join(sys.argv[1], "scores.json")
-try:
-  with open(path, encoding="utf-8") as f:
-    scores = json.load(f)
-except (OSError, ValueError) as e:
-  sys.exit(f"{path}: the train-only run's scores are needed to choose the epochs ({e})")
-if scores.get("train_on_devel") or "devel" not in scores:
-  sys.exit(f"{path}: not a train-only run (its epochs were not chosen on devel)")
-print(scores["best_epoch"] + 1)
-PY
-)
-  "$here/run_taggers.sh" "$group" "$name" "$data" "$seed" "$ship" --train_on_devel \
-      --max_epochs="$epochs" "$@"
-  out=results/$group/$name/seed$seed
-  "$py" - "$source_dir/train_config.json" "$out/train_config.json" <<'PY' || { rm -r "$out"; exit 1; }
+# Stops (and removes the run's results) if its train_config.json differs from the train-only
+# run's in anything but max_epochs and train_on_devel.
+check_flags() {
+  "$py" - "$1/train_config.json" "$2/train_config.json" <<'PY' || { rm -r "$2"; exit 1; }
 import dataclasses, json, os, sys
 from tf_bilm_ner.config import TrainConfig
 configs = []
@@ -49,4 +33,28 @@ if differ:
   sys.exit(f"{sys.argv[2]}: flags differ from the train-only run's {sys.argv[1]} in {differ}; "
            "its results were removed")
 PY
+}
+for seed in $seeds; do
+  source_dir=results/$from/$name/seed$seed
+  out=results/$group/$name/seed$seed
+  if [ -f "$out/scores.json" ]; then  # done earlier: checked again (a kill may have cut it short)
+    check_flags "$source_dir" "$out"
+    continue
+  fi
+  epochs=$("$py" - "$source_dir" <<'PY'
+import json, os, sys
+path = os.path.join(sys.argv[1], "scores.json")
+try:
+  with open(path, encoding="utf-8") as f:
+    scores = json.load(f)
+except (OSError, ValueError) as e:
+  sys.exit(f"{path}: the train-only run's scores are needed to choose the epochs ({e})")
+if scores.get("train_on_devel") or "devel" not in scores:
+  sys.exit(f"{path}: not a train-only run (its epochs were not chosen on devel)")
+print(scores["best_epoch"] + 1)
+PY
+)
+  "$here/run_taggers.sh" "$group" "$name" "$data" "$seed" "$ship" --train_on_devel \
+      --max_epochs="$epochs" "$@"
+  check_flags "$source_dir" "$out"
 done

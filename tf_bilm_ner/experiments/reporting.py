@@ -29,6 +29,13 @@ def _mean_std(values: List[float]) -> str:
   return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
+def _epoch(scores: dict) -> str:
+  """The epoch a run's model comes from: its best devel epoch, or its last where devel was
+  training data (`TrainConfig.train_on_devel`: no best to choose)."""
+  return f"{scores['best_epoch']} (last)" if scores.get("train_on_devel") else str(
+      scores["best_epoch"])
+
+
 def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
   """One row per (setting, dataset): devel and test F1 (mean ± sample std), seeds, wall time,
   and the median over all seeds' epochs of training tokens/s (from history.jsonl)."""
@@ -55,7 +62,7 @@ def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
           f"{col('test', 'precision', test)} | {col('test', 'recall', test)} | "
           f"{col('test', 'f1', test)} | "
           f"{per_seed} | {per_type} | "
-          f"{', '.join(str(r['best_epoch']) for r in rows)} | {wall / 60:.1f} min | {speed} |")
+          f"{', '.join(_epoch(r) for r in rows)} | {wall / 60:.1f} min | {speed} |")
   return "\n".join(lines)
 
 
