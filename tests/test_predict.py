@@ -93,17 +93,32 @@ class PredictTest(tf.test.TestCase):
         self.assertEqual(row["text"][e["start"]:e["end"]], e["text"])
         self.assertBetween(e["score"], 0.0, 1.0)
     conll_out = os.path.join(self.get_temp_dir(), "out.conll")
-    tag_documents.annotate([docs], "text", conll_out, "conll", tag_documents.Annotator(self.export))
+    counts = tag_documents.annotate([docs], "text", conll_out, "conll",
+                                    tag_documents.Annotator(self.export))
     tagged = read_conll(conll_out)
     self.assertEqual(" ".join(t for s in tagged for t in s.tokens).split(),
                      " ".join(t for s in SENTENCES[:20] for t in s.tokens).split())
+    written = sum(t.startswith("B-") for s in tagged for t in s.tags)  # IOB2 out: one B- each
+    self.assertGreater(written, 0)
+    self.assertEqual(counts["entities"], written)
 
   def test_conll_in_keeps_gold_and_adds_predictions(self):
     path = os.path.join(TESTDATA, "ncbi_devel_head.tsv")
     out = os.path.join(self.get_temp_dir(), "pred.conll")
-    tag_documents.annotate([path], "conll", out, "conll", tag_documents.Annotator(self.run_dir))
+    counts = tag_documents.annotate([path], "conll", out, "conll",
+                                    tag_documents.Annotator(self.run_dir))
     with open(out, encoding="utf-8") as f:
       lines = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    self.assertEqual(counts["documents"], len(SENTENCES))
+    # Random weights: I-X at a sentence's start or after O or another type also starts an
+    # entity (conlleval's reading).
+    with open(out, encoding="utf-8") as f:
+      sentences = [["O"] + [line.split("\t")[2] for line in block.splitlines()]
+                   for block in f.read().strip().split("\n\n")]
+    begins = sum(t.startswith("B-") or (t.startswith("I-") and p[2:] != t[2:])
+                 for tags in sentences for p, t in zip(tags, tags[1:]))
+    self.assertEqual(counts["entities"], begins)
+    self.assertGreater(counts["entities"], 0)
     self.assertLen(lines, sum(len(s.tokens) for s in SENTENCES))
     self.assertTrue(all(len(cols) == 3 for cols in lines))
     self.assertEqual([c[:2] for c in lines], [[t, g] for s in SENTENCES

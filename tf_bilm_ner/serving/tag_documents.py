@@ -26,7 +26,7 @@ import itertools
 import json
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from tf_bilm_ner import files
+from tf_bilm_ner import files, metrics
 from tf_bilm_ner.data import conll, tokenizer
 from tf_bilm_ner.errors import located
 from tf_bilm_ner.serving import export
@@ -177,9 +177,8 @@ def _annotate_documents(docs: Iterable[Document], out, output_format: str,
   for batch in _batches(docs, annotator.limits):
     chars = sum(len(d.text) for d in batch)
     if output_format == "conll":
-      for doc in batch:
-        write(out, doc, annotator)
-      progress.tagged(len(batch), chars, 0)
+      found = sum(write(out, doc, annotator) for doc in batch)
+      progress.tagged(len(batch), chars, found)
       continue
     entities = _tag_documents(tagger, batch)
     for doc, ents in zip(batch, entities):
@@ -205,12 +204,16 @@ def _write_pubtator(out, doc: Document, entities: List[dict]) -> None:
   out.write("\n")
 
 
-def _write_conll_from_text(out, doc: Document, annotator: Annotator) -> None:
+def _write_conll_from_text(out, doc: Document, annotator: Annotator) -> int:
+  """Writes the document's sentences as token<TAB>tag lines; returns its number of entities."""
   sentences = [[t.text for t in s] for s in tokenizer.tokenize_sentences(doc.text)]
+  found = 0
   for sentence, tags in zip(sentences, annotator.tag_sentences(sentences) if sentences else []):
     for token, tag in zip(sentence, tags):
       out.write(f"{token}\t{tag}\n")
     out.write("\n")
+    found += len(metrics.chunks(tags))
+  return found
 
 
 _WRITERS: Dict[str, Callable] = {"jsonl": _write_jsonl, "pubtator": _write_pubtator,
@@ -238,6 +241,7 @@ def _annotate_conll(inputs, out, output_format, annotator, progress, entity_type
           else:
             out.write(json.dumps({"id": f"{path}:{s.line}", "tokens": s.tokens,
                                   "tags": predicted}, ensure_ascii=False) + "\n")
-        progress.tagged(len(batch), sum(len(s.tokens) for s in batch), 0)
+        progress.tagged(len(batch), sum(len(" ".join(s.tokens)) for s in batch),
+                        sum(len(metrics.chunks(t)) for t in tags))
         batch = []
 
