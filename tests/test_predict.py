@@ -108,13 +108,13 @@ class PredictTest(tf.test.TestCase):
     counts = tag_documents.annotate([path], "conll", out, "conll",
                                     tag_documents.Annotator(self.run_dir))
     with open(out, encoding="utf-8") as f:
-      lines = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+      blocks = [[line.split("\t") for line in block.splitlines()]
+                for block in f.read().strip().split("\n\n")]
+    lines = [cols for block in blocks for cols in block]
     self.assertEqual(counts["documents"], len(SENTENCES))
     # Random weights: I-X at a sentence's start or after O or another type also starts an
     # entity (conlleval's reading).
-    with open(out, encoding="utf-8") as f:
-      sentences = [["O"] + [line.split("\t")[2] for line in block.splitlines()]
-                   for block in f.read().strip().split("\n\n")]
+    sentences = [["O"] + [cols[2] for cols in block] for block in blocks]
     begins = sum(t.startswith("B-") or (t.startswith("I-") and p[2:] != t[2:])
                  for tags in sentences for p, t in zip(tags, tags[1:]))
     self.assertEqual(counts["entities"], begins)
