@@ -4,7 +4,7 @@ from setuptools import find_packages, setup
 TOOLS = ["train_tagger", "evaluate", "benchmark_tagger", "benchmark_bilm", "shard_corpus",
          "train_bilm", "summarize_results", "transfer_checkpoint", "export_saved_model",
          "predict", "benchmark_serving", "benchmark_raw_text", "profile_serving", "package_bilm",
-         "run_pipeline", "vocab_coverage", "package_tagger"]
+         "run_pipeline", "vocab_coverage", "package_tagger", "benchmark_lstm_step"]
 
 setup(
     name="tf_bilm_ner",
