@@ -46,6 +46,28 @@ class CharCNNTest(tf.test.TestCase):
         self.assertAllClose(out[b, t], want, atol=1e-5)
     del rng
 
+  def test_unique_rows_same_values_and_gradients(self):
+    """`unique` (each distinct character row once, gathered back) against the plain layer:
+    a batch with repeated tokens, padding tokens and a token of no characters."""
+    rng = np.random.RandomState(3)
+    words = rng.randint(1, 37, size=(4, 5)) * (np.arange(5) < np.array([[2], [5], [1], [3]]))
+    pick = rng.randint(0, 4, size=(3, 7))                       # tokens repeat across the batch
+    ids = tf.constant(np.concatenate([words[pick], np.zeros((3, 2, 5), np.int64)], 1), tf.int32)
+    layer = CharCNN(37, 5, 7, 3)
+    weights = rng.normal(size=(3, 9, 7)).astype(np.float32)
+    results = []
+    for unique in (False, True):
+      with tf.GradientTape() as tape:
+        out = layer(ids, unique=unique)
+        loss = tf.reduce_sum(out * weights)
+      grads = tape.gradient(loss, layer.trainable_variables)
+      results.append((out.numpy(), [tf.convert_to_tensor(g).numpy() for g in grads]))
+    (out, grads), (out_u, grads_u) = results
+    self.assertAllClose(out_u, out, atol=1e-6)
+    self.assertAllClose(out[:, 7:], np.zeros((3, 2, 7)))          # padding tokens: zeros
+    for g, g_u in zip(grads, grads_u):
+      self.assertAllClose(g_u, g, atol=1e-5)
+
 
 class EncoderTest(tf.test.TestCase):
 

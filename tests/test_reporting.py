@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from tf_bilm_ner.experiments import plots
 from tf_bilm_ner.experiments import reporting
+from tf_bilm_ner.experiments import training_speed
 
 
 def _scores(seed, devel, test):
@@ -114,9 +115,19 @@ class ReportingTest(tf.test.TestCase):
                                  "train_tokens_per_sec": tps, "valid_perplexity_forward": ppl,
                                  "valid_perplexity_backward": ppl + 100}
     table = reporting.bilm_settings_table({"rows": [row("adam", 5000.0, 900.0),
-                                                    row("lazy_adam", 7500.0, 800.04)]})
-    self.assertEqual(table.splitlines()[3],
-                     "| float32 | lazy_adam | 1024 | 4,096 | 190 | 7,500 | 1.50x | 800.0 | 900.0 |")
+                                                    row("lazy_adam", 7500.0, 800.04),
+                                                    dict(row("lazy_adam", 9000.0, 801.0),
+                                                         unique_chars=True)]})
+    self.assertEqual(table.splitlines()[3:], [
+        "| float32 | lazy_adam | 1024 | 4,096 | every token | 190 | 7,500 | 1.50x | 800.0 | 900.0 |",
+        "| float32 | lazy_adam | 1024 | 4,096 | distinct tokens | 190 | 9,000 | 1.80x | 801.0 | "
+        "901.0 |"])
+    parse = training_speed.BiLMSetting.parse
+    self.assertFalse(parse("float32:lazy_adam:1024:4096").unique_chars)
+    self.assertTrue(parse("float32:lazy_adam:1024:4096:unique").unique_chars)
+    for bad in ("float32:lazy_adam:1024", "float32:lazy_adam:1024:4096:uniq"):
+      with self.assertRaisesRegex(ValueError, "optionally followed by :unique"):
+        parse(bad)
     coverage = {"rows": [{"vocabulary": "v.txt", "size": 50000,
                           "coverage": {"../d/NCBI/train.tsv": 0.99586, "../d/J/train.tsv": 0.9}}]}
     self.assertEqual(reporting.vocab_coverage_table(coverage).splitlines(),

@@ -220,6 +220,8 @@ class BiLMTrainConfig(_Config):
                                   # vocabularies and sizes); "" = random initialisation
   init_position: bool = False     # with init_from_bilm: start at the epoch and batch where
                                   # the source stopped (same shards and seed: the rest of its pass)
+  unique_chars: bool = False      # the CharCNN runs once per distinct token of a batch: same
+                                  # values, faster (gradient sums in another order)
 
   def validate(self) -> None:
     super().validate()

@@ -29,21 +29,34 @@ class CharCNN(tf.keras.layers.Layer):
                                        dtype=self.dtype_policy)
 
   def call(self, char_ids: tf.Tensor, fused: bool = False,
-           width: Optional[tf.Tensor] = None) -> tf.Tensor:
+           width: Optional[tf.Tensor] = None, unique: bool = False) -> tf.Tensor:
     """char_ids: [batch, time, chars] int32 -> [batch, time, filters] (compute dtype).
     `fused` (serving): the convolution as one matmul (`fused.char_conv`) for requests of at
     most FUSED_CONV_MAX_CHARS character positions, same result. `width` (scalar int32):
     the character columns before padding to a fixed shape (serving's XLA path); the
     convolution reads zeros from there on, as past the last column of an unpadded batch,
-    so the result is that of the unpadded char_ids."""
+    so the result is that of the unpadded char_ids. `unique` (training speed): the
+    convolution runs once per distinct character row of the batch and its features are
+    gathered back to every position: the same values (a batch repeats many of its tokens),
+    gradients summed over a token's positions in another
+    order (float32 rounding)."""
     # At least one character column: a batch of empty tokens has none, and a
     # convolution over zero positions gives no usable output.
     char_ids = tf.pad(char_ids, [[0, 0], [0, 0], [0, tf.maximum(0, 1 - tf.shape(char_ids)[2])]])
     shape = tf.shape(char_ids)
     flat = tf.reshape(char_ids, [-1, shape[2]])                  # [batch*time, chars]
-    x = self.embedding(flat)                                     # [batch*time, chars, dim]
+    if unique:
+      rows, index = tf.raw_ops.UniqueV2(x=flat, axis=[0])       # [R, chars], [batch*time]
+      pooled = tf.gather(self._pooled(rows, fused, width), index)
+    else:
+      pooled = self._pooled(flat, fused, width)
+    return tf.reshape(pooled, [shape[0], shape[1], self.filters])
+
+  def _pooled(self, flat: tf.Tensor, fused: bool, width: Optional[tf.Tensor]) -> tf.Tensor:
+    """flat char_ids [N, chars] -> max-pooled features [N, filters] (`call`'s arguments)."""
+    x = self.embedding(flat)                                     # [N, chars, dim]
     if width is not None:
-      x = tf.where((tf.range(shape[2]) < width)[None, :, None], x, tf.zeros_like(x))
+      x = tf.where((tf.range(tf.shape(flat)[1]) < width)[None, :, None], x, tf.zeros_like(x))
     if fused and fused_lib.supports_conv(self.conv):
       # The matmul wins for small requests (no per-shape setup), the convolution kernel for
       # large ones (batches of 32 sentences: tools/profile_serving.py, results/README.md).
@@ -53,9 +66,8 @@ class CharCNN(tf.keras.layers.Layer):
       x = tf.tanh(self.conv(x))
     valid = tf.not_equal(flat, 0)[:, :, None]
     # tanh lies in (-1, 1), so -2 never wins the max over a real character.
-    pooled = tf.reduce_max(tf.where(valid, x, -2.0), axis=1)     # [batch*time, filters]
-    pooled = tf.where(tf.reduce_any(valid, axis=1), pooled, 0.0)
-    return tf.reshape(pooled, [shape[0], shape[1], self.filters])
+    pooled = tf.reduce_max(tf.where(valid, x, -2.0), axis=1)     # [N, filters]
+    return tf.where(tf.reduce_any(valid, axis=1), pooled, 0.0)
 
   def get_config(self):
     return dict(super().get_config(), char_vocab_size=self.char_vocab_size,

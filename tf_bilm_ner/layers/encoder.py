@@ -58,6 +58,9 @@ class Encoder(tf.keras.layers.Layer):
         config.lstm_units, return_sequences=True, name="forward_lstm", dtype=dtype)
     self.backward_lstm = tf.keras.layers.LSTM(
         config.lstm_units, return_sequences=True, name="backward_lstm", dtype=dtype)
+    # Training speed only (`BiLMTrainConfig.unique_chars`), not part of the model: in
+    # training, the CharCNN runs once per distinct token of a batch (`CharCNN.call`).
+    self.unique_chars = False
 
   def embed(self, features: Dict[str, tf.Tensor], training=None, fused=False) -> tf.Tensor:
     """token_ids [B, T], char_ids [B, T, C] -> [B, T, word_dim + char_filters].
@@ -76,7 +79,8 @@ class Encoder(tf.keras.layers.Layer):
                            token_ids)
     x = tf.concat([self.word_embedding(token_ids),
                    self.char_cnn(features["char_ids"], fused=fused and not training,
-                                 width=features.get("char_width"))],
+                                 width=features.get("char_width"),
+                                 unique=bool(training) and self.unique_chars)],
                   axis=-1)
     return self.input_dropout(x, training=training)
 

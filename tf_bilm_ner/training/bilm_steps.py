@@ -20,9 +20,12 @@ LM_SIGNATURE = {
 }
 
 
-def build_bilm(config: BiLMConfig, precision_name: str = "float32") -> BiLM:
-  """A BiLM with its variables created, computing in `precision_name` (`precision.py`)."""
+def build_bilm(config: BiLMConfig, precision_name: str = "float32",
+               unique_chars: bool = False) -> BiLM:
+  """A BiLM with its variables created, computing in `precision_name` (`precision.py`);
+  `unique_chars`: its CharCNN trains on each batch's distinct tokens (`CharCNN.call`)."""
   bilm = BiLM(config, dtype=precision.policy(precision_name))
+  bilm.encoder.unique_chars = unique_chars
   zeros = tf.zeros([1, 2], tf.int32)
   bilm.full_nll({"token_ids": zeros, "char_ids": tf.zeros([1, 2, 3], tf.int32),
                  "lengths": tf.constant([2]), "forward_targets": zeros,
