@@ -21,6 +21,8 @@ JSON_TABLES = {
     "benchmark_tagger": ("benchmark_tagger.json", reporting.benchmark_table),
     "bilm_speed": (os.path.join("bilm_speed", "benchmark_bilm_training.json"),
                    reporting.bilm_settings_table),
+    "bilm_speed_unique_chars": (os.path.join("bilm_speed", "benchmark_bilm_unique_chars.json"),
+                                reporting.bilm_settings_table),
     "vocab_coverage": (os.path.join("bilm_pretraining", "cased52m_lazy", "vocab_coverage.json"),
                        reporting.vocab_coverage_table),
 }
