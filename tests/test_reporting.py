@@ -119,7 +119,8 @@ class ReportingTest(tf.test.TestCase):
                                                     dict(row("lazy_adam", 9000.0, 801.0),
                                                          unique_chars=True)]})
     self.assertEqual(table.splitlines()[3:], [
-        "| float32 | lazy_adam | 1024 | 4,096 | every token | 190 | 7,500 | 1.50x | 800.0 | 900.0 |",
+        "| float32 | lazy_adam | 1024 | 4,096 | every token | 190 | 7,500 | 1.50x | 800.0 | "
+        "900.0 |",
         "| float32 | lazy_adam | 1024 | 4,096 | distinct tokens | 190 | 9,000 | 1.80x | 801.0 | "
         "901.0 |"])
     parse = training_speed.BiLMSetting.parse

@@ -1,7 +1,7 @@
 """The cost of the two LSTMs in a pretraining step (forward and gradient), three ways.
 
-Half of a BiLM pretraining step on 2 CPU cores is the two LSTMs (results/README.md,
-"Where a pretraining step goes"). This times that half alone, on one batch shape, for each
+The two LSTMs are a large part of a BiLM pretraining step on 2 CPU cores (results/README.md,
+"Where a pretraining step goes"). This times that part alone, on one batch shape, for each
 way of computing it:
 
   keras      `encoder.bidirectional` with Keras' LSTM layers: what pretraining runs
@@ -57,9 +57,10 @@ def _time(step, x, lengths, steps: int) -> float:
 
 def compare(batch: int, time_steps: int, input_dim: int, units: int, steps: int,
             rounds: int = 3, variants: Sequence[str] = VARIANTS, seed: int = 1) -> List[Dict]:
-  """One row per variant (`keras` always, first): ms_per_step (median of `rounds` interleaved rounds of `steps`
-  calls), tokens_per_sec (batch * time_steps real tokens per step), speed_vs_keras, and
-  max_grad_diff (largest absolute difference of a gradient entry from `keras`'s)."""
+  """One row per variant (`keras` always, first): ms_per_step (median of `rounds`
+  interleaved rounds of `steps` calls), tokens_per_sec (batch * time_steps real tokens per
+  step), speed_vs_keras, and max_grad_diff (largest absolute difference of a gradient entry
+  from `keras`'s)."""
   variants = ("keras",) + tuple(v for v in variants if v != "keras")  # the reference first
   tf.random.set_seed(seed)
   rng = np.random.RandomState(seed)

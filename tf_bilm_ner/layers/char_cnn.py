@@ -38,8 +38,7 @@ class CharCNN(tf.keras.layers.Layer):
     so the result is that of the unpadded char_ids. `unique` (training speed): the
     convolution runs once per distinct character row of the batch and its features are
     gathered back to every position: the same values (a batch repeats many of its tokens),
-    gradients summed over a token's positions in another
-    order (float32 rounding)."""
+    gradients summed over a token's positions in another order (float32 rounding)."""
     # At least one character column: a batch of empty tokens has none, and a
     # convolution over zero positions gives no usable output.
     char_ids = tf.pad(char_ids, [[0, 0], [0, 0], [0, tf.maximum(0, 1 - tf.shape(char_ids)[2])]])
