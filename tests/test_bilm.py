@@ -59,27 +59,34 @@ class BiLMTest(tf.test.TestCase):
       self.assertAllClose(nll[name], total, rtol=1e-4)
     self.assertEqual(float(nll["tokens"]), 10.0)
 
-  def test_unique_chars_trains_the_same(self):
-    """`BiLMTrainConfig.unique_chars` (the CharCNN over a batch's distinct tokens): the same
-    losses and the same weights after three optimiser steps as the plain encoder."""
+  def _three_steps(self, feats, **options):
+    """Losses and weights after three optimiser steps of a fresh BiLM built with `options`."""
     from tf_bilm_ner.training import bilm_steps, lazy_adam
+    tf.keras.utils.set_random_seed(7)
+    bilm = bilm_steps.build_bilm(BiLMConfig(encoder=ENC, num_sampled=17), **options)
+    step = bilm_steps.make_train_step(bilm, lazy_adam.make("adam", 0.01, 5.0),
+                                      tf.distribute.get_strategy())
+    tf.random.set_seed(11)  # the same sampled negatives in every run
+    losses = [[float(x) for x in step(feats)] for _ in range(3)]
+    for name, value in options.items():
+      self.assertIs(getattr(bilm.encoder, name), value)
+    return losses, [w.numpy() for w in bilm.trainable_variables]
+
+  def test_unique_chars_and_hoisted_lstm_train_the_same(self):
+    """`BiLMTrainConfig.unique_chars` (the CharCNN over a batch's distinct tokens) and
+    `hoisted_lstm` (`layers/hoisted.py`): the same losses and the same weights after three
+    optimiser steps as the plain encoder."""
     feats = _features(seed=4, lengths=(6, 6, 4, 5))
     chars = feats["char_ids"].numpy()
     chars[1] = chars[0]  # repeated tokens
     feats["char_ids"] = tf.constant(chars)
-    runs = []
-    for unique in (False, True):
-      tf.keras.utils.set_random_seed(7)
-      bilm = bilm_steps.build_bilm(BiLMConfig(encoder=ENC, num_sampled=17), unique_chars=unique)
-      step = bilm_steps.make_train_step(bilm, lazy_adam.make("adam", 0.01, 5.0),
-                                        tf.distribute.get_strategy())
-      tf.random.set_seed(11)  # the same sampled negatives in both runs
-      losses = [[float(x) for x in step(feats)] for _ in range(3)]
-      runs.append((losses, [w.numpy() for w in bilm.trainable_variables]))
-    self.assertTrue(runs[1][0] and bilm.encoder.unique_chars)
-    self.assertAllClose(runs[1][0], runs[0][0], rtol=1e-5)
-    for w, w_u in zip(runs[0][1], runs[1][1]):
-      self.assertAllClose(w_u, w, atol=1e-5)
+    plain = self._three_steps(feats)
+    for options in ({"unique_chars": True}, {"hoisted_lstm": True},
+                    {"unique_chars": True, "hoisted_lstm": True}):
+      losses, weights = self._three_steps(feats, **options)
+      self.assertAllClose(losses, plain[0], rtol=1e-5)
+      for w, w_plain in zip(weights, plain[1]):
+        self.assertAllClose(w, w_plain, atol=1e-5)
 
   def test_training_lowers_full_perplexity(self):
     tf.keras.utils.set_random_seed(1)

@@ -1,5 +1,6 @@
-"""The pretraining-LSTM benchmark: its three variants compute the same gradients (Keras'
-LSTM against the serving loop, an independent implementation), and the binary writes them."""
+"""The pretraining-LSTM benchmark: its variants compute the same gradients (Keras' LSTM
+against the serving loop and the hoisted training loop, independent implementations), and the
+binary writes them."""
 import json
 import os
 import tempfile
@@ -13,8 +14,8 @@ class LstmStepTest(unittest.TestCase):
 
   def test_variants_agree(self):
     rows = lstm_step.compare(batch=3, time_steps=5, input_dim=7, units=4, steps=1, rounds=1,
-                             variants=("one_loop", "keras_xla"))
-    self.assertEqual([r["variant"] for r in rows], ["keras", "one_loop", "keras_xla"])
+                             variants=("one_loop", "keras_xla", "hoisted"))
+    self.assertEqual([r["variant"] for r in rows], ["keras", "one_loop", "keras_xla", "hoisted"])
     for row in rows:
       self.assertLess(row["max_grad_diff"], 1e-4, row)
       self.assertGreater(row["ms_per_step"], 0)

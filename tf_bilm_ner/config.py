@@ -222,6 +222,8 @@ class BiLMTrainConfig(_Config):
                                   # the source stopped (same shards and seed: the rest of its pass)
   unique_chars: bool = False      # the CharCNN runs once per distinct token of a batch: same
                                   # values, faster (gradient sums in another order)
+  hoisted_lstm: bool = False      # both LSTMs as `layers/hoisted.py` runs them: input projections
+                                  # out of the loop, hand-written gradient; same sums, faster
 
   def validate(self) -> None:
     super().validate()

@@ -8,7 +8,7 @@ Model only, over sampled-softmax sizes and batch budgets (--grid):
 Side by side, each setting trained from the same initial weights for --steps steps through
 the input pipeline, then its full-softmax validation perplexity (--settings, entries
 precision:optimizer:num_sampled:batch_tokens, optionally :unique for the CharCNN on each
-batch's distinct tokens):
+batch's distinct tokens and :hoisted for the LSTMs of layers/hoisted.py):
 
   python tools/benchmark_bilm.py --bilm_dir=checkpoints/biomed5m_10epoch \
       --train_shards='runs/corpus/shared/train-*' --valid_shards='runs/corpus/shared/valid-*' \
@@ -36,7 +36,8 @@ flags.DEFINE_list("grid", ["1024:4096", "512:4096", "256:4096", "1024:8192", "51
                            "256:8192"], "num_sampled:batch_tokens pairs.")
 flags.DEFINE_integer("num_batches", 40, "Distinct batches cycled through.")
 flags.DEFINE_float("min_seconds", 15.0, "Time each setting at least this long.")
-flags.DEFINE_list("settings", None, "precision:optimizer:num_sampled:batch_tokens[:unique] "
+flags.DEFINE_list("settings", None, "precision:optimizer:num_sampled:batch_tokens[:unique]"
+                  "[:hoisted] "
                   "entries to train side by side for --steps steps each (instead of --grid).")
 flags.DEFINE_string("valid_shards", None, "Glob of validation shards (with --settings).")
 flags.DEFINE_integer("steps", 300, "Steps per setting (with --settings).")

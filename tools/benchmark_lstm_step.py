@@ -1,5 +1,6 @@
-"""Times the two LSTMs of a pretraining step (forward and gradient) computed three ways:
-Keras' layers (what pretraining runs), the same XLA-compiled, and the serving loop.
+"""Times the two LSTMs of a pretraining step (forward and gradient) computed four ways:
+Keras' layers (what pretraining runs by default), the same XLA-compiled, the serving loop,
+and the hoisted training loop (`train_bilm --hoisted_lstm`).
 
   python tools/benchmark_lstm_step.py --batch=160 --time_steps=26 --input_dim=164 \\
       --units=200 --steps=10 --out=results/bilm_speed/lstm_step.json

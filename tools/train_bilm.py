@@ -54,6 +54,9 @@ flags.DEFINE_bool("init_position", False, "With --init_from_bilm: start at the e
                   "pass): continues an interrupted pretraining from a package.")
 flags.DEFINE_bool("unique_chars", False, "The CharCNN runs once per distinct token of a batch: "
                   "the same values, faster steps (gradients summed in another order).")
+flags.DEFINE_bool("hoisted_lstm", False, "Both LSTMs with their input projections out of the "
+                  "time loop and a hand-written gradient (layers/hoisted.py): the same states "
+                  "and gradients within float32 rounding, faster steps on CPU.")
 flags.DEFINE_enum("distribution_strategy", "default", ["default", "mirrored", "multi_worker"],
                   "default: one device; mirrored: all local GPUs; multi_worker: TF_CONFIG.")
 flags.DEFINE_float("checkpoint_every_secs", 300, "Mid-epoch checkpoint interval.")
@@ -120,7 +123,8 @@ def _configs():
       learning_rate=FLAGS.learning_rate, batch_tokens=FLAGS.batch_tokens, epochs=FLAGS.epochs,
       seed=FLAGS.seed, precision=FLAGS.precision, optimizer=FLAGS.optimizer,
       init_from_bilm=os.path.abspath(source.checkpoint) if source else "",
-      init_position=FLAGS.init_position, unique_chars=FLAGS.unique_chars)
+      init_position=FLAGS.init_position, unique_chars=FLAGS.unique_chars,
+      hoisted_lstm=FLAGS.hoisted_lstm)
   train_config.validate()
   return config, train_config
 

@@ -1,4 +1,4 @@
-"""The cost of the two LSTMs in a pretraining step (forward and gradient), three ways.
+"""The cost of the two LSTMs in a pretraining step (forward and gradient), four ways.
 
 The two LSTMs are a large part of a BiLM pretraining step on 2 CPU cores (results/README.md,
 "Where a pretraining step goes"). This times that part alone, on one batch shape, for each
@@ -8,6 +8,9 @@ way of computing it:
   keras_xla  the same, the whole step (forward and gradient) XLA-compiled (`jit_compile`)
   one_loop   `fused.bilstm`, the serving loop (input projections as one matmul before a
              single loop over both directions), differentiated by autodiff
+  hoisted    `layers/hoisted.py` (`train_bilm --hoisted_lstm`): input projections before
+             each direction's loop, a hand-written backward loop, the weight gradients as
+             large matmuls after it
 
 Each variant computes a loss on the states of both directions, a fixed random readout
 summed over the real positions, and its gradient with respect to both LSTMs' weights; the
@@ -23,7 +26,7 @@ import tensorflow as tf
 from tf_bilm_ner.layers import fused
 from tf_bilm_ner.layers.encoder import bidirectional
 
-VARIANTS = ("keras", "keras_xla", "one_loop")
+VARIANTS = ("keras", "keras_xla", "one_loop", "hoisted")
 
 
 def make_step(variant: str, forward_lstm, backward_lstm, readout: tf.Tensor):
@@ -39,7 +42,8 @@ def make_step(variant: str, forward_lstm, backward_lstm, readout: tf.Tensor):
       if variant == "one_loop":
         forward, backward = fused.bilstm(forward_lstm, backward_lstm, x, lengths)
       else:
-        forward, backward = bidirectional(forward_lstm, backward_lstm, x, lengths)
+        forward, backward = bidirectional(forward_lstm, backward_lstm, x, lengths,
+                                          hoisted=variant == "hoisted")
       loss = tf.reduce_sum((forward + backward) * readout * real)
     return loss, tape.gradient(loss, weights)
 

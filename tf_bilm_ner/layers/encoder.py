@@ -14,23 +14,29 @@ import tensorflow as tf
 from tf_bilm_ner.config import EncoderConfig
 from tf_bilm_ner.data.vocab import UNK_ID
 from tf_bilm_ner.layers import fused as fused_lib
+from tf_bilm_ner.layers import hoisted as hoisted_lib
 from tf_bilm_ner.layers.char_cnn import CharCNN
 
 
 def bidirectional(forward_lstm: tf.keras.layers.Layer, backward_lstm: tf.keras.layers.Layer,
-                  x: tf.Tensor, lengths: tf.Tensor, fused: bool = False):
+                  x: tf.Tensor, lengths: tf.Tensor, fused: bool = False, hoisted: bool = False):
   """x [B, T, D], lengths [B] -> (forward [B, T, U], backward [B, T, U]).
 
   The backward LSTM reads each sequence reversed over its true length, so right padding
   stays at the end in both directions and never reaches a real position. `fused`
   (inference only, the SavedModel export): both directions in one loop (`fused.py`), the
-  same result within float32 rounding, where the LSTMs allow it.
+  same result within float32 rounding, where the LSTMs allow it. `hoisted` (training
+  speed): each LSTM through `hoisted.lstm_states`, the same states and gradients within
+  float32 rounding, where the LSTMs allow it.
   """
   if fused and fused_lib.supports(forward_lstm) and fused_lib.supports(backward_lstm):
     return fused_lib.bilstm(forward_lstm, backward_lstm, x, lengths)
-  forward = forward_lstm(x)
+  run = lambda lstm, inputs: lstm(inputs)
+  if hoisted and hoisted_lib.supports(forward_lstm) and hoisted_lib.supports(backward_lstm):
+    run = hoisted_lib.lstm_states
+  forward = run(forward_lstm, x)
   rev = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
-  backward = tf.reverse_sequence(backward_lstm(rev), lengths, seq_axis=1, batch_axis=0)
+  backward = tf.reverse_sequence(run(backward_lstm, rev), lengths, seq_axis=1, batch_axis=0)
   return forward, backward
 
 
@@ -61,6 +67,9 @@ class Encoder(tf.keras.layers.Layer):
     # Training speed only (`BiLMTrainConfig.unique_chars`), not part of the model: in
     # training, the CharCNN runs once per distinct token of a batch (`CharCNN.call`).
     self.unique_chars = False
+    # Training speed only (`BiLMTrainConfig.hoisted_lstm`): in training, both LSTMs run as
+    # `hoisted.lstm_states` (input projections out of the loop, hand-written gradient).
+    self.hoisted_lstm = False
 
   def embed(self, features: Dict[str, tf.Tensor], training=None, fused=False) -> tf.Tensor:
     """token_ids [B, T], char_ids [B, T, C] -> [B, T, word_dim + char_filters].
@@ -93,7 +102,8 @@ class Encoder(tf.keras.layers.Layer):
     """
     x = self.embed(features, training=training, fused=fused)
     return bidirectional(self.forward_lstm, self.backward_lstm, x, features["lengths"],
-                         fused=fused and not training)
+                         fused=fused and not training,
+                         hoisted=bool(training) and self.hoisted_lstm)
 
   def get_config(self):
     return dict(super().get_config(), config=self.config.to_dict())

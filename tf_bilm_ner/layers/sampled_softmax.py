@@ -45,23 +45,22 @@ def sampled_softmax_loss(weights: tf.Tensor, biases: tf.Tensor, labels: tf.Tenso
     sampled_values = sample_candidates(labels, num_sampled, num_classes)
   sampled, true_expected, sampled_expected = (tf.stop_gradient(s) for s in sampled_values)
   sampled = tf.cast(sampled, tf.int64)
-  n = tf.shape(labels)[0]
-  all_ids = tf.concat([labels, sampled], 0)
-  all_w = tf.cast(tf.gather(weights, all_ids), inputs.dtype)            # [N + S, D]
-  all_b = tf.gather(biases, all_ids)                                    # [N + S]
-  true_w, sampled_w = all_w[:n], all_w[n:]
-  true_logits = tf.cast(tf.reduce_sum(inputs * true_w, axis=1), tf.float32)[:, None]
-  sampled_logits = tf.cast(tf.matmul(inputs, sampled_w, transpose_b=True), tf.float32)
-  true_logits += all_b[:n][:, None]
-  sampled_logits += all_b[n:]
+  # Two gathers, not one over the concatenated ids: slicing one gathered block would give
+  # each slice's gradient back as a dense block of all the rows (StridedSliceGrad) to add.
+  true_w = tf.cast(tf.gather(weights, labels), inputs.dtype)            # [N, D]
+  sampled_w = tf.cast(tf.gather(weights, sampled), inputs.dtype)        # [S, D]
+  # Each [N, S] pass costs about as much as the matmul's own output, so the per-candidate
+  # terms (bias, log-q correction) are summed on the [S] vector first.
+  true_logits = (tf.cast(tf.reduce_sum(inputs * true_w, axis=1), tf.float32)
+                 + (tf.gather(biases, labels) - tf.math.log(true_expected[:, 0])))   # [N]
+  sampled_logits = (tf.cast(tf.matmul(inputs, sampled_w, transpose_b=True), tf.float32)
+                    + (tf.gather(biases, sampled) - tf.math.log(sampled_expected)))  # [N, S]
   # A negative that is the example's own label is removed (its logit pushed to -inf).
   hit_rows, hit_cols, hit_weights = tf.nn.compute_accidental_hits(
       labels[:, None], sampled, num_true=1)
-  sampled_logits += tf.scatter_nd(
-      tf.stack([hit_rows, tf.cast(hit_cols, tf.int32)], 1), hit_weights,
-      tf.shape(sampled_logits))
-  true_logits -= tf.math.log(true_expected)
-  sampled_logits -= tf.math.log(sampled_expected)
-  logits = tf.concat([true_logits, sampled_logits], 1)                 # [N, 1 + S]
-  targets = tf.concat([tf.ones_like(true_logits), tf.zeros_like(sampled_logits)], 1)
-  return tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+  sampled_logits = tf.tensor_scatter_nd_add(
+      sampled_logits, tf.stack([hit_rows, tf.cast(hit_cols, tf.int32)], 1), hit_weights)
+  logits = tf.concat([true_logits[:, None], sampled_logits], 1)         # [N, 1 + S]
+  # The true class is column 0 of every row.
+  return tf.nn.sparse_softmax_cross_entropy_with_logits(
+      labels=tf.zeros_like(labels), logits=logits)

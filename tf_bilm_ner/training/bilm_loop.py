@@ -130,7 +130,8 @@ class _BiLMRun:
     self.words, self.chars = words, chars
     self.featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
     with self.strategy.scope():
-      self.bilm = bilm_steps.build_bilm(config, self.config.precision, self.config.unique_chars)
+      self.bilm = bilm_steps.build_bilm(config, self.config.precision, self.config.unique_chars,
+                                        self.config.hoisted_lstm)
       self.optimizer = lazy_adam.make(self.config.optimizer, self.config.learning_rate,
                                       self.config.clip_norm)
       self.optimizer.build(self.bilm.trainable_variables)

@@ -21,11 +21,13 @@ LM_SIGNATURE = {
 
 
 def build_bilm(config: BiLMConfig, precision_name: str = "float32",
-               unique_chars: bool = False) -> BiLM:
+               unique_chars: bool = False, hoisted_lstm: bool = False) -> BiLM:
   """A BiLM with its variables created, computing in `precision_name` (`precision.py`);
-  `unique_chars`: its CharCNN trains on each batch's distinct tokens (`CharCNN.call`)."""
+  `unique_chars`: its CharCNN trains on each batch's distinct tokens (`CharCNN.call`);
+  `hoisted_lstm`: its LSTMs train as `layers/hoisted.py` runs them (`Encoder.call`)."""
   bilm = BiLM(config, dtype=precision.policy(precision_name))
   bilm.encoder.unique_chars = unique_chars
+  bilm.encoder.hoisted_lstm = hoisted_lstm
   zeros = tf.zeros([1, 2], tf.int32)
   bilm.full_nll({"token_ids": zeros, "char_ids": tf.zeros([1, 2, 3], tf.int32),
                  "lengths": tf.constant([2]), "forward_targets": zeros,
