@@ -9,13 +9,12 @@ as one large matmul (results/README.md, "Where a pretraining step goes"). Here:
   forward   x W + b for every step as one matmul before the loop; the loop runs
             `h_{t-1} U` and the gates, and keeps the gates and cells for the gradient.
   gradient  a hand-written backward loop (backpropagation through time) that runs only
-            `dz_t U^T` and the gate derivatives per step; dU is one matmul over all steps
-            after it, and dW, db and dx are autodiff's gradients of the projection matmul,
-            again one large matmul each.
+            `dz_t U^T` and the gate derivatives per step; after it dx, dW and dU are one
+            large matmul each over all steps, and db one sum.
 
 Same weights, same sums up to float32 rounding (tests/test_hoisted.py compares the states
 and every gradient with Keras' layer). Used in training only, where it is asked for
-(`EncoderConfig`'s callers: `BiLMTrainConfig.hoisted_lstm`); serving has its own loop
+(`BiLMTrainConfig.hoisted_lstm`, through `Encoder.hoisted_lstm`); serving has its own loop
 (`fused.py`), and inference the Keras layer.
 
 Shapes: B batch, T time steps, D inputs, U units; gates in Keras' order i, f, c, o.
