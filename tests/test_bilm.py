@@ -88,6 +88,23 @@ class BiLMTest(tf.test.TestCase):
       for w, w_plain in zip(weights, plain[1]):
         self.assertAllClose(w, w_plain, atol=1e-5)
 
+  def test_reference_softmax_goes_through_tensorflows_loss(self):
+    """The benchmarks' `tf_softmax` setting: both directions' sampled losses come from
+    `tf.nn.sampled_softmax_loss`, finite, near the model's own on the same batch."""
+    from unittest import mock
+    from tf_bilm_ner.training import bilm_steps
+    feats = _features(seed=2)
+    bilm = bilm_steps.build_bilm(BiLMConfig(encoder=ENC, num_sampled=17))
+    ours = bilm.sampled_loss(feats, training=False)
+    bilm.reference_softmax = True
+    real = tf.nn.sampled_softmax_loss
+    with mock.patch.object(tf.nn, "sampled_softmax_loss", side_effect=real) as reference:
+      losses = bilm.sampled_loss(feats, training=False)
+    self.assertEqual(reference.call_count, 2)
+    for name in ("forward", "backward"):
+      self.assertTrue(np.isfinite(float(losses[name])))
+      self.assertAllClose(losses[name], ours[name], rtol=0.3)   # other negatives, same model
+
   def test_training_lowers_full_perplexity(self):
     tf.keras.utils.set_random_seed(1)
     bilm = BiLM(BiLMConfig(encoder=ENC, num_sampled=17))

@@ -119,23 +119,25 @@ class ReportingTest(tf.test.TestCase):
                                                     dict(row("lazy_adam", 9000.0, 801.0),
                                                          unique_chars=True),
                                                     dict(row("lazy_adam", 10000.0, 801.0),
-                                                         unique_chars=True, hoisted_lstm=True)]})
+                                                         unique_chars=True, hoisted_lstm=True,
+                                                         tf_softmax=True)]})
     self.assertEqual(table.splitlines()[3:], [
-        "| float32 | lazy_adam | 1024 | 4,096 | every token | Keras | 190 | 7,500 | 1.50x | "
-        "800.0 | 900.0 |",
-        "| float32 | lazy_adam | 1024 | 4,096 | distinct tokens | Keras | 190 | 9,000 | 1.80x | "
-        "801.0 | 901.0 |",
-        "| float32 | lazy_adam | 1024 | 4,096 | distinct tokens | hoisted | 190 | 10,000 | "
-        "2.00x | 801.0 | 901.0 |"])
+        "| float32 | lazy_adam | 1024 | 4,096 | every token | Keras | ours | 190 | 7,500 | "
+        "1.50x | 800.0 | 900.0 |",
+        "| float32 | lazy_adam | 1024 | 4,096 | distinct tokens | Keras | ours | 190 | 9,000 | "
+        "1.80x | 801.0 | 901.0 |",
+        "| float32 | lazy_adam | 1024 | 4,096 | distinct tokens | hoisted | tf.nn | 190 | "
+        "10,000 | 2.00x | 801.0 | 901.0 |"])
     parse = training_speed.BiLMSetting.parse
     self.assertFalse(parse("float32:lazy_adam:1024:4096").unique_chars)
     self.assertTrue(parse("float32:lazy_adam:1024:4096:unique").unique_chars)
     both = parse("float32:lazy_adam:1024:4096:hoisted:unique")
     self.assertTrue(both.unique_chars and both.hoisted_lstm)
     self.assertFalse(parse("float32:lazy_adam:1024:4096:unique").hoisted_lstm)
+    self.assertTrue(parse("float32:adam:1024:4096:tf_softmax").tf_softmax)
     for bad in ("float32:lazy_adam:1024", "float32:lazy_adam:1024:4096:uniq",
                 "float32:lazy_adam:1024:4096:unique:unique"):
-      with self.assertRaisesRegex(ValueError, "optionally followed by :unique and/or :hoisted"):
+      with self.assertRaisesRegex(ValueError, "optionally followed by any of :unique"):
         parse(bad)
     coverage = {"rows": [{"vocabulary": "v.txt", "size": 50000,
                           "coverage": {"../d/NCBI/train.tsv": 0.99586, "../d/J/train.tsv": 0.9}}]}

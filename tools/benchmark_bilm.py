@@ -8,7 +8,8 @@ Model only, over sampled-softmax sizes and batch budgets (--grid):
 Side by side, each setting trained from the same initial weights for --steps steps through
 the input pipeline, then its full-softmax validation perplexity (--settings, entries
 precision:optimizer:num_sampled:batch_tokens, optionally :unique for the CharCNN on each
-batch's distinct tokens and :hoisted for the LSTMs of layers/hoisted.py):
+batch's distinct tokens, :hoisted for the LSTMs of layers/hoisted.py, :tf_softmax for
+tf.nn.sampled_softmax_loss in place of layers/sampled_softmax.py):
 
   python tools/benchmark_bilm.py --bilm_dir=checkpoints/biomed5m_10epoch \
       --train_shards='runs/corpus/shared/train-*' --valid_shards='runs/corpus/shared/valid-*' \
@@ -37,7 +38,7 @@ flags.DEFINE_list("grid", ["1024:4096", "512:4096", "256:4096", "1024:8192", "51
 flags.DEFINE_integer("num_batches", 40, "Distinct batches cycled through.")
 flags.DEFINE_float("min_seconds", 15.0, "Time each setting at least this long.")
 flags.DEFINE_list("settings", None, "precision:optimizer:num_sampled:batch_tokens[:unique]"
-                  "[:hoisted] "
+                  "[:hoisted][:tf_softmax] "
                   "entries to train side by side for --steps steps each (instead of --grid).")
 flags.DEFINE_string("valid_shards", None, "Glob of validation shards (with --settings).")
 flags.DEFINE_integer("steps", 300, "Steps per setting (with --settings).")

@@ -202,29 +202,33 @@ def bilm_throughput(train_pattern: str, config, words, chars, batch_tokens: int,
 @dataclasses.dataclass
 class BiLMSetting:
   """One BiLM training setting to compare: precision, optimiser, negatives, batch budget,
-  whether the CharCNN runs on each batch's distinct tokens only, and whether the LSTMs run
-  as `layers/hoisted.py` does."""
+  whether the CharCNN runs on each batch's distinct tokens only, whether the LSTMs run
+  as `layers/hoisted.py` does, and whether the sampled loss is TensorFlow's
+  (`tf.nn.sampled_softmax_loss`, the path before issue #16) instead of
+  `layers/sampled_softmax.py`."""
   precision: str = "float32"
   optimizer: str = "adam"
   num_sampled: int = 1024
   batch_tokens: int = 4096
   unique_chars: bool = False
   hoisted_lstm: bool = False
+  tf_softmax: bool = False
 
-  OPTIONS = ("unique", "hoisted")
+  OPTIONS = ("unique", "hoisted", "tf_softmax")
 
   @classmethod
   def parse(cls, text: str) -> "BiLMSetting":
-    """"precision:optimizer:num_sampled:batch_tokens[:unique][:hoisted]", e.g.
+    """"precision:optimizer:num_sampled:batch_tokens" then any of ":unique", ":hoisted",
+    ":tf_softmax", e.g.
     "float32:lazy_adam:1024:4096" or "float32:lazy_adam:1024:4096:unique:hoisted"."""
     parts = text.split(":")
     options = parts[4:]
     if (len(parts) < 4 or len(set(options)) != len(options)
         or not set(options) <= set(cls.OPTIONS)):
       raise ValueError(f"{text!r}: expected precision:optimizer:num_sampled:batch_tokens, "
-                       "optionally followed by :unique and/or :hoisted")
+                       "optionally followed by any of :unique, :hoisted, :tf_softmax")
     return cls(parts[0], parts[1], int(parts[2]), int(parts[3]), "unique" in options,
-               "hoisted" in options)
+               "hoisted" in options, "tf_softmax" in options)
 
 
 def bilm_training_run(train_pattern: str, valid_pattern: str, config, words, chars,
@@ -242,6 +246,7 @@ def bilm_training_run(train_pattern: str, valid_pattern: str, config, words, cha
   featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
   bilm = bilm_steps.build_bilm(config, setting.precision, setting.unique_chars,
                                setting.hoisted_lstm)
+  bilm.reference_softmax = setting.tf_softmax
   optimizer = lazy_adam.make(setting.optimizer, 2e-3, 5.0)
   train_step = bilm_steps.make_train_step(bilm, optimizer, tf.distribute.get_strategy())
   data = corpus.lm_dataset(train_pattern, featurizer, setting.batch_tokens, seed).repeat()

@@ -41,6 +41,9 @@ class BiLM(tf.keras.Model):
         dtype=tf.float32)
     self.softmax_biases = self.add_weight(
         name="softmax_biases", shape=[e.word_vocab_size], initializer="zeros", dtype=tf.float32)
+    # Benchmarks only (`tools/benchmark_bilm.py`, setting option `tf_softmax`): the sampled
+    # loss through `tf.nn.sampled_softmax_loss`, the path of pretraining before issue #16.
+    self.reference_softmax = False
 
   def call(self, features: Dict[str, tf.Tensor], training=None):
     """-> (forward, backward) states, each [B, T, lstm_units] (compute dtype), after dropout."""
@@ -60,7 +63,11 @@ class BiLM(tf.keras.Model):
     for name, h in zip(("forward", "backward"), states):
       inputs = tf.boolean_mask(h, mask)                                     # [N, U]
       labels = tf.boolean_mask(features[f"{name}_targets"], mask)           # [N]
-      loss = sampled_softmax_loss(
+      loss_fn = sampled_softmax_loss
+      if self.reference_softmax:
+        loss_fn = lambda w, b, y, x, **kw: tf.nn.sampled_softmax_loss(
+            w, b, tf.cast(y, tf.int64)[:, None], x, **kw)
+      loss = loss_fn(
           self.softmax_weights, self.softmax_biases, labels, inputs,
           num_sampled=min(self.config.num_sampled, self.config.encoder.word_vocab_size - 1),
           num_classes=self.config.encoder.word_vocab_size)
