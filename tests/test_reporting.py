@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from tf_bilm_ner.experiments import plots
 from tf_bilm_ner.experiments import reporting
-from tf_bilm_ner.experiments import training_speed
+from tf_bilm_ner.experiments import bilm_speed
 
 
 def _scores(seed, devel, test):
@@ -128,7 +128,7 @@ class ReportingTest(tf.test.TestCase):
         "1.80x | 801.0 | 901.0 |",
         "| float32 | lazy_adam | 1024 | 4,096 | distinct tokens | hoisted | tf.nn | 190 | "
         "10,000 | 2.00x | 801.0 | 901.0 |"])
-    parse = training_speed.BiLMSetting.parse
+    parse = bilm_speed.BiLMSetting.parse
     self.assertFalse(parse("float32:lazy_adam:1024:4096").unique_chars)
     self.assertTrue(parse("float32:lazy_adam:1024:4096:unique").unique_chars)
     both = parse("float32:lazy_adam:1024:4096:hoisted:unique")

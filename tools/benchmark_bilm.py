@@ -26,7 +26,7 @@ import time
 from absl import app, flags
 
 from tf_bilm_ner import files, provenance
-from tf_bilm_ner.experiments import training_speed
+from tf_bilm_ner.experiments import bilm_speed, training_speed
 from tf_bilm_ner.training import bilm_loop
 
 FLAGS = flags.FLAGS
@@ -42,6 +42,9 @@ flags.DEFINE_list("settings", None, "precision:optimizer:num_sampled:batch_token
                   "entries to train side by side for --steps steps each (instead of --grid).")
 flags.DEFINE_string("valid_shards", None, "Glob of validation shards (with --settings).")
 flags.DEFINE_integer("steps", 300, "Steps per setting (with --settings).")
+flags.DEFINE_integer("interleave_steps", 0, "With --settings: 0 trains one setting after "
+                     "another; K > 0 runs K steps of each in turn (the same minutes of the "
+                     "machine for every setting; experiments/bilm_speed.py).")
 
 
 def main(argv):
@@ -51,14 +54,15 @@ def main(argv):
     raise app.UsageError("--settings needs --valid_shards")
   for setting in FLAGS.settings or ():
     try:
-      training_speed.BiLMSetting.parse(setting)
+      bilm_speed.BiLMSetting.parse(setting)
     except ValueError as err:
       raise app.UsageError(f"--settings: {err}") from None
   started = time.time()
   words, chars = bilm_loop.load_vocabs(FLAGS.bilm_dir)
   if FLAGS.settings:
-    rows = training_speed.bilm_settings(FLAGS.train_shards, FLAGS.valid_shards, words, chars,
-                                        FLAGS.settings, FLAGS.steps)
+    rows = bilm_speed.bilm_settings(FLAGS.train_shards, FLAGS.valid_shards, words, chars,
+                                    FLAGS.settings, FLAGS.steps,
+                                    interleave_steps=FLAGS.interleave_steps)
   else:
     rows = training_speed.bilm_grid(FLAGS.train_shards, words, chars, FLAGS.grid,
                                     FLAGS.num_batches, FLAGS.min_seconds)

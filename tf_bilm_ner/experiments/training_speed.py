@@ -15,7 +15,6 @@ from tf_bilm_ner.data.labeled import Featurizer, LabeledData
 from tf_bilm_ner.evaluation import FEATURE_SIGNATURE, make_decode_fn
 from tf_bilm_ner.models.tagger import Tagger
 from tf_bilm_ner.training import bilm_steps
-from tf_bilm_ner.training import lazy_adam
 from tf_bilm_ner.training.tagger_steps import TRAIN_SIGNATURE, make_train_step
 
 
@@ -197,91 +196,6 @@ def bilm_throughput(train_pattern: str, config, words, chars, batch_tokens: int,
                  .take(num_batches))
   return {"train_tokens_per_sec": _timed(step, batches, min_seconds),
           "num_batches": len(batches)}
-
-
-@dataclasses.dataclass
-class BiLMSetting:
-  """One BiLM training setting to compare: precision, optimiser, negatives, batch budget,
-  whether the CharCNN runs on each batch's distinct tokens only, whether the LSTMs run
-  as `layers/hoisted.py` does, and whether the sampled loss is TensorFlow's
-  (`tf.nn.sampled_softmax_loss`, the path before issue #16) instead of
-  `layers/sampled_softmax.py`."""
-  precision: str = "float32"
-  optimizer: str = "adam"
-  num_sampled: int = 1024
-  batch_tokens: int = 4096
-  unique_chars: bool = False
-  hoisted_lstm: bool = False
-  tf_softmax: bool = False
-
-  OPTIONS = ("unique", "hoisted", "tf_softmax")
-
-  @classmethod
-  def parse(cls, text: str) -> "BiLMSetting":
-    """"precision:optimizer:num_sampled:batch_tokens" then any of ":unique", ":hoisted",
-    ":tf_softmax", e.g.
-    "float32:lazy_adam:1024:4096" or "float32:lazy_adam:1024:4096:unique:hoisted"."""
-    parts = text.split(":")
-    options = parts[4:]
-    if (len(parts) < 4 or len(set(options)) != len(options)
-        or not set(options) <= set(cls.OPTIONS)):
-      raise ValueError(f"{text!r}: expected precision:optimizer:num_sampled:batch_tokens, "
-                       "optionally followed by any of :unique, :hoisted, :tf_softmax")
-    return cls(parts[0], parts[1], int(parts[2]), int(parts[3]), "unique" in options,
-               "hoisted" in options, "tf_softmax" in options)
-
-
-def bilm_training_run(train_pattern: str, valid_pattern: str, config, words, chars,
-                      setting: BiLMSetting, steps: int, seed: int = 1,
-                      warmup_steps: int = 10) -> Dict[str, float]:
-  """Trains a fresh BiLM for `steps` steps of `setting`; speed, then valid perplexity.
-
-  Every setting starts from the same initial weights (same `seed`) and reads the same
-  stream of lines (batched by its own budget). Tokens/s is timed over the steps after
-  `warmup_steps` (tracing), the input pipeline included, as in `train_bilm`'s loop.
-  """
-  config = dataclasses.replace(config, num_sampled=setting.num_sampled, encoder=dataclasses.replace(
-      config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
-  tf.keras.utils.set_random_seed(seed)
-  featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
-  bilm = bilm_steps.build_bilm(config, setting.precision, setting.unique_chars,
-                               setting.hoisted_lstm)
-  bilm.reference_softmax = setting.tf_softmax
-  optimizer = lazy_adam.make(setting.optimizer, 2e-3, 5.0)
-  train_step = bilm_steps.make_train_step(bilm, optimizer, tf.distribute.get_strategy())
-  data = corpus.lm_dataset(train_pattern, featurizer, setting.batch_tokens, seed).repeat()
-  tokens, start, loss = 0, None, None
-  for i, batch in enumerate(data.take(steps)):
-    if i == warmup_steps:
-      float(loss[0])
-      tokens, start = 0, time.perf_counter()
-    loss = train_step(batch)
-    tokens += int(tf.reduce_sum(batch["lengths"]))
-  float(loss[0])
-  secs = time.perf_counter() - start
-  ppl = bilm_steps.perplexity(bilm, corpus.lm_dataset(
-      valid_pattern, featurizer, bilm_steps.EVAL_BATCH_TOKENS, seed=0, shuffle=False))
-  return {"train_tokens_per_sec": tokens / secs, "steps": steps,
-          "timed_steps": steps - warmup_steps,
-          "timed_secs": secs, "valid_perplexity_forward": ppl["forward"],
-          "valid_perplexity_backward": ppl["backward"],
-          "final_sampled_loss_forward": float(loss[0]), **dataclasses.asdict(setting)}
-
-
-def bilm_settings(train_pattern: str, valid_pattern: str, words, chars,
-                  settings: Sequence[str], steps: int) -> List[dict]:
-  """`bilm_training_run` for each "precision:optimizer:num_sampled:batch_tokens" setting
-  (ValueError for a malformed one), all from the same initial weights."""
-  parsed = [BiLMSetting.parse(s) for s in settings]  # all checked before any work
-  rows = []
-  for setting in parsed:
-    config = BiLMConfig(encoder=EncoderConfig(dropout=0.1, word_dropout=0.0))
-    r = bilm_training_run(train_pattern, valid_pattern, config, words, chars, setting, steps)
-    logging.info("%s: %.0f tokens/s; after %d steps valid perplexity forward %.1f backward %.1f",
-                 setting, r["train_tokens_per_sec"], steps, r["valid_perplexity_forward"],
-                 r["valid_perplexity_backward"])
-    rows.append(r)
-  return rows
 
 
 def bilm_grid(train_pattern: str, words, chars, grid: Sequence[str], num_batches: int,
