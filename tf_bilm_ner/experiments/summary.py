@@ -23,6 +23,9 @@ JSON_TABLES = {
                    reporting.bilm_settings_table),
     "bilm_speed_unique_chars": (os.path.join("bilm_speed", "benchmark_bilm_unique_chars.json"),
                                 reporting.bilm_settings_table),
+    **{f"bilm_speed_{name}": (os.path.join("bilm_speed", f"benchmark_bilm_{name}.json"),
+                              reporting.bilm_settings_table)
+       for name in ("hoisted", "xent", "baseline", "interleaved")},
     "vocab_coverage": (os.path.join("bilm_pretraining", "cased52m_lazy", "vocab_coverage.json"),
                        reporting.vocab_coverage_table),
 }
