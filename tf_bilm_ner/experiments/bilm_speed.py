@@ -62,9 +62,8 @@ class _SettingRun:
   def __init__(self, setting: BiLMSetting, train_pattern: str, words, chars, seed: int,
                encoder: EncoderConfig):
     self.setting = setting
-    config = BiLMConfig(encoder=encoder, num_sampled=setting.num_sampled)
-    config = dataclasses.replace(config, encoder=dataclasses.replace(
-        config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
+    config = bilm_steps.sized(BiLMConfig(encoder=encoder, num_sampled=setting.num_sampled),
+                              words, chars)
     tf.keras.utils.set_random_seed(seed)
     self.featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
     self.bilm = bilm_steps.build_bilm(config, setting.precision, setting.unique_chars,

@@ -185,8 +185,7 @@ def bilm_throughput(train_pattern: str, config, words, chars, batch_tokens: int,
     words, chars: LM vocabularies.
     batch_tokens: token budget per batch.
   """
-  config = dataclasses.replace(config, encoder=dataclasses.replace(
-      config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
+  config = bilm_steps.sized(config, words, chars)
   featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
   bilm = bilm_steps.build_bilm(config)
   train_step = bilm_steps.make_train_step(

@@ -287,8 +287,7 @@ def _prepare(run_dir: str, config: BiLMConfig, train_config: BiLMTrainConfig, vo
   if vocabs is None:
     raise corpus.CorpusError(f"{run_dir}: no run to resume and no vocabularies given")
   words, chars = vocabs
-  config = dataclasses.replace(config, encoder=dataclasses.replace(
-      config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
+  config = bilm_steps.sized(config, words, chars)
   if distribute.is_chief(strategy):
     os.makedirs(os.path.join(run_dir, "vocab"), exist_ok=True)
     words.save(os.path.join(run_dir, "vocab", "words.txt"))

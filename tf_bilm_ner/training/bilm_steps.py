@@ -1,7 +1,8 @@
 """The BiLM's traced steps: building it, one (distributed) training step, full-softmax
 perplexity."""
+import dataclasses
 import math
-from typing import Dict
+from typing import Dict, Sized
 
 import tensorflow as tf
 
@@ -18,6 +19,13 @@ LM_SIGNATURE = {
     "forward_targets": tf.TensorSpec([None, None], tf.int32),
     "backward_targets": tf.TensorSpec([None, None], tf.int32),
 }
+
+
+def sized(config: BiLMConfig, words: Sized, chars: Sized) -> BiLMConfig:
+  """`config` with its encoder's vocabulary sizes set from the word and character
+  vocabularies."""
+  return dataclasses.replace(config, encoder=dataclasses.replace(
+      config.encoder, word_vocab_size=len(words), char_vocab_size=len(chars)))
 
 
 def build_bilm(config: BiLMConfig, precision_name: str = "float32",
