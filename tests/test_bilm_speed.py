@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tf_bilm_ner.config import EncoderConfig
 from tf_bilm_ner.data.lm_vocab import build_lm_vocabularies
+from tests import helpers
 from tf_bilm_ner.experiments import bilm_speed
 
 WORDS = ("the cell line expressed p53 and IL-2 in mice ; mutations of BRCA1 cause "
@@ -48,6 +49,17 @@ class BiLMSpeedTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "must exceed warmup_steps"):
       bilm_speed.bilm_settings("x", "y", None, None, ["float32:adam:7:64"], steps=3,
                                warmup_steps=3)
+    with self.assertRaisesRegex(ValueError, "interleave_steps must be >= 0"):
+      bilm_speed.bilm_settings("x", "y", None, None, ["float32:adam:7:64"], steps=5,
+                               warmup_steps=2, interleave_steps=-1)
+
+  def test_binary_rejects_bad_step_counts_in_one_line(self):
+    for flag in ("--steps=10", "--interleave_steps=-1"):
+      proc = helpers.run_tool("benchmark_bilm.py", "--bilm_dir=x", "--train_shards=x",
+                              "--valid_shards=y", "--settings=float32:adam:7:64", flag)
+      self.assertNotEqual(proc.returncode, 0)
+      self.assertIn("steps", proc.stderr)
+      self.assertNotIn("Traceback", proc.stderr)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ flags.DEFINE_string("valid_shards", None, "Glob of validation shards (with --set
 flags.DEFINE_integer("steps", 300, "Steps per setting (with --settings).")
 flags.DEFINE_integer("interleave_steps", 0, "With --settings: 0 trains one setting after "
                      "another; K > 0 runs K steps of each in turn (the same minutes of the "
-                     "machine for every setting; experiments/bilm_speed.py).")
+                     "machine for every setting; experiments/bilm_speed.py).", lower_bound=0)
 
 
 def main(argv):
@@ -52,6 +52,9 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   if FLAGS.settings and not FLAGS.valid_shards:
     raise app.UsageError("--settings needs --valid_shards")
+  if FLAGS.settings and FLAGS.steps <= bilm_speed.WARMUP_STEPS:
+    raise app.UsageError(f"--steps must exceed the {bilm_speed.WARMUP_STEPS} untimed warm-up "
+                         f"steps, got {FLAGS.steps}")
   for setting in FLAGS.settings or ():
     try:
       bilm_speed.BiLMSetting.parse(setting)

@@ -23,6 +23,8 @@ from tf_bilm_ner.data import corpus
 from tf_bilm_ner.data.labeled import Featurizer
 from tf_bilm_ner.training import bilm_steps, lazy_adam
 
+WARMUP_STEPS = 10  # untimed steps per setting: the first traces the step
+
 
 @dataclasses.dataclass
 class BiLMSetting:
@@ -107,7 +109,7 @@ class _SettingRun:
 
 
 def bilm_settings(train_pattern: str, valid_pattern: str, words, chars,
-                  settings: Sequence[str], steps: int, warmup_steps: int = 10,
+                  settings: Sequence[str], steps: int, warmup_steps: int = WARMUP_STEPS,
                   interleave_steps: int = 0, seed: int = 1,
                   encoder: EncoderConfig = None) -> List[dict]:
   """One row per "precision:optimizer:num_sampled:batch_tokens[:option...]" setting
@@ -119,6 +121,8 @@ def bilm_settings(train_pattern: str, valid_pattern: str, words, chars,
   encoder = encoder or EncoderConfig(dropout=0.1, word_dropout=0.0)
   if steps <= warmup_steps:
     raise ValueError(f"steps ({steps}) must exceed warmup_steps ({warmup_steps})")
+  if interleave_steps < 0:
+    raise ValueError(f"interleave_steps must be >= 0, got {interleave_steps}")
   if not interleave_steps:
     rows = []
     for setting in parsed:
