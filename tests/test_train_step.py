@@ -1,30 +1,42 @@
-"""The tagger's train step: an encoder learning-rate scale is Adam at a scaled learning rate."""
+"""The tagger's train step: an encoder learning-rate scale is Adam at a scaled learning rate;
+`TrainConfig.hoisted_lstm` trains the same weights as Keras' LSTMs."""
 import dataclasses
+import json
+import os
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
 
+from tests.helpers import TESTDATA
 from tests.test_layers import ENC, _features
-from tf_bilm_ner.config import TaggerConfig
+from tf_bilm_ner.config import EncoderConfig, TaggerConfig, TrainConfig
+from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.layers import hoisted
 from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.training import tagger_loop
 from tf_bilm_ner.training.tagger_steps import make_train_step
 
 CONFIG = TaggerConfig(encoder=dataclasses.replace(ENC, dropout=0.0, word_dropout=0.0), num_tags=5)
 
 
-def _step(scale, steps=2):
-  """Variables before and after `steps` steps from the same initialisation and batch."""
+def _step(scale, steps=2, config=CONFIG, hoisted_lstm=False, losses=None):
+  """Variables before and after `steps` steps from the same initialisation and batch
+  (`losses`: a list that gets each step's loss)."""
   tf.keras.utils.set_random_seed(7)
-  tagger = Tagger(CONFIG)
+  tagger = Tagger(config)
   feats = _features(np.random.RandomState(3), [5, 3])
   feats["tag_ids"] = tf.constant([[1, 2, 0, 3, 4], [4, 0, 1, 0, 0]], tf.int32)
   tagger.build_from_features(feats)
+  tagger.use_hoisted_lstm(hoisted_lstm)
   names = [v.name.split("/", 1)[1] for v in tagger.trainable_variables]  # without tagger_N/
   before = dict(zip(names, (v.numpy() for v in tagger.trainable_variables)))
   optimizer = tf.keras.optimizers.Adam(0.01)
   step = make_train_step(tagger, optimizer, encoder_lr_scale=scale)
   for _ in range(steps):
-    step(feats)
+    loss = step(feats)
+    if losses is not None:
+      losses.append(float(loss))
   return before, dict(zip(names, (v.numpy() for v in tagger.trainable_variables)))
 
 
@@ -42,6 +54,39 @@ class TrainStepTest(tf.test.TestCase):
       else:  # projection and CRF take the full step in every case
         self.assertAllClose(half[name], full[name], atol=1e-6, msg=name)
         self.assertAllClose(frozen[name], full[name], atol=1e-6, msg=name)
+
+  def test_hoisted_lstm_trains_the_same(self):
+    """`TrainConfig.hoisted_lstm`: the encoder's and the top BiLSTM's LSTMs through
+    `layers/hoisted.py`, the same losses and weights after three steps as Keras' LSTMs."""
+    config = dataclasses.replace(CONFIG, top_lstm_units=3)
+    plain_losses, hoisted_losses = [], []
+    _, plain = _step(0.5, steps=3, config=config, losses=plain_losses)
+    with mock.patch.object(hoisted, "lstm_states", side_effect=hoisted.lstm_states) as used:
+      _, fast = _step(0.5, steps=3, config=config, hoisted_lstm=True, losses=hoisted_losses)
+    self.assertEqual({call.args[0].name for call in used.call_args_list},
+                     {"forward_lstm", "backward_lstm", "top_forward_lstm", "top_backward_lstm"})
+    self.assertAllClose(hoisted_losses, plain_losses, rtol=1e-5)
+    self.assertNotAllClose(plain_losses[0], plain_losses[-1])  # it trained
+    for name, w in plain.items():
+      self.assertAllClose(fast[name], w, atol=1e-5, msg=name)
+
+  def test_use_hoisted_lstm_needs_built_variables(self):
+    with self.assertRaisesRegex(ValueError, "build_from_features"):
+      Tagger(CONFIG).use_hoisted_lstm()
+
+  def test_train_tagger_uses_it_when_asked(self):
+    train = read_conll(os.path.join(TESTDATA, "ncbi_train_head.tsv"))[:12]
+    run_dir = os.path.join(self.get_temp_dir(), "run")
+    config = TaggerConfig(encoder=EncoderConfig(word_dim=5, char_dim=3, char_filters=4,
+                                                lstm_units=7))
+    with mock.patch.object(Tagger, "use_hoisted_lstm", autospec=True,
+                           side_effect=Tagger.use_hoisted_lstm) as use:
+      tagger_loop.train_tagger(train, train, run_dir, config,
+                               TrainConfig(max_epochs=1, batch_tokens=300, hoisted_lstm=True))
+    self.assertEqual(use.call_args.args[1:], (True,))
+    self.assertTrue(use.call_args.args[0].encoder.hoisted_lstm)
+    with open(os.path.join(run_dir, "train_config.json")) as f:
+      self.assertIs(json.load(f)["hoisted_lstm"], True)
 
 
 if __name__ == "__main__":

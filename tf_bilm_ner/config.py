@@ -162,6 +162,9 @@ class TrainConfig(_Config):
   tag_scheme: str = "iob2"        # the tags the CRF is trained on: "iob2" or "iobes"
                                   # (data/tag_scheme.py; predictions are IOB2 either way)
   precision: str = "float32"      # or "mixed_bfloat16" (precision.py)
+  hoisted_lstm: bool = False      # the LSTMs train as layers/hoisted.py runs them (input
+                                  # projections out of the loop, hand-written gradient): the
+                                  # same sums within float32 rounding, faster on CPU
   train_on_devel: bool = False    # train on train + devel for exactly max_epochs, no early
                                   # stopping, devel not scored: the final-model protocol of
                                   # BioBERT and much BioNLP work, with max_epochs chosen on

@@ -78,6 +78,11 @@ flags.DEFINE_integer("top_lstm_units", 0, "> 0: a BiLSTM of this size per direct
 flags.DEFINE_enum("precision", t.precision, list(PRECISIONS), "float32, or mixed_bfloat16 "
                   "(bfloat16 compute, float32 variables and CRF; faster only where bfloat16 "
                   "matmuls are: GPUs, AVX512_BF16/AMX CPUs).")
+flags.DEFINE_bool("hoisted_lstm", t.hoisted_lstm, "Train the LSTMs with their input "
+                  "projections out of the time loop and a hand-written gradient "
+                  "(layers/hoisted.py): the same sums within float32 rounding, about 1.3-1.5x "
+                  "the training tokens/s on CPU (results/README.md). Off by default so that "
+                  "the stored tables rerun exactly.")
 flags.DEFINE_string("init_from_bilm", None, "Initialise the encoder from this pretrained BiLM "
                     "(a train_bilm run dir, a checkpoint prefix in its ckpt/, or the name of a "
                     "BiLM shipped in checkpoints/, e.g. biomed5m_10epoch). The size "
@@ -123,6 +128,7 @@ def _configs():
       batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
       seed=FLAGS.seed, train_fraction=FLAGS.train_fraction, tag_scheme=FLAGS.tag_scheme,
       precision=FLAGS.precision, train_on_devel=FLAGS.train_on_devel,
+      hoisted_lstm=FLAGS.hoisted_lstm,
       encoder_lr_scale=scale if scale is not None else
       fine_tuning.default_encoder_lr_scale(bool(bilm_path)),
       init_from_bilm=os.path.abspath(bilm_path) if bilm_path else "")

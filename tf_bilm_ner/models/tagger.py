@@ -38,6 +38,9 @@ class Tagger(tf.keras.Model):
       self.top_dropout = tf.keras.layers.Dropout(config.encoder.dropout, name="top_dropout",
                                                  dtype=dtype)
     self.projection = tf.keras.layers.Dense(config.num_tags, name="projection", dtype=dtype)
+    # Training speed only (`TrainConfig.hoisted_lstm`, set by `use_hoisted_lstm`), not part of
+    # the model: in training, the top BiLSTM runs as `layers/hoisted.py` runs it.
+    self.hoisted_lstm = False
     self.crf = CRF(config.num_tags, name="crf", dtype=tf.float32)
 
   def call(self, features: Dict[str, tf.Tensor], training=None, fused=False) -> tf.Tensor:
@@ -51,7 +54,9 @@ class Tagger(tf.keras.Model):
     x = self.output_dropout(tf.concat(states, axis=-1), training=training)
     if self.config.top_lstm_units:
       x = tf.concat(bidirectional(self.top_forward_lstm, self.top_backward_lstm, x,
-                                  features["lengths"], fused), axis=-1)  # [B, T, 2 * top]
+                                  features["lengths"], fused,
+                                  hoisted=bool(training) and self.hoisted_lstm),
+                    axis=-1)  # [B, T, 2 * top]
       x = self.top_dropout(x, training=training)
     potentials = tf.cast(self.projection(x), tf.float32)
     if not self.crf.built:
@@ -72,6 +77,15 @@ class Tagger(tf.keras.Model):
   def build_from_features(self, features: Dict[str, tf.Tensor]) -> None:
     """Creates all variables by running one batch."""
     self.decode(features)
+
+  def use_hoisted_lstm(self, on: bool = True) -> None:
+    """Training speed (`TrainConfig.hoisted_lstm`): the encoder's LSTMs and the top BiLSTM
+    train as `layers/hoisted.py` runs them, the same states and gradients within float32
+    rounding (inference, serving and the frozen `bilm_encoder` are unchanged). Call it once
+    the variables exist (`build_from_features`)."""
+    if on and not self.encoder.forward_lstm.built:
+      raise ValueError("use_hoisted_lstm needs the tagger's variables (build_from_features)")
+    self.encoder.hoisted_lstm = self.hoisted_lstm = on
 
   def get_config(self):
     return {"name": self.name, "dtype": self.dtype_policy.name, "config": self.config.to_dict()}

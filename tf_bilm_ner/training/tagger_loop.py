@@ -140,6 +140,7 @@ class _TaggerRun:
     self.vocabs = vocabs
     self.tagger = Tagger(tagger_config, dtype=precision.policy(self.config.precision))
     checkpoints.build_variables(self.tagger)
+    self.tagger.use_hoisted_lstm(self.config.hoisted_lstm)
     return source
 
   def build_training(self, train, devel, resuming: bool) -> None:
