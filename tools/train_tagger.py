@@ -80,7 +80,7 @@ flags.DEFINE_enum("precision", t.precision, list(PRECISIONS), "float32, or mixed
                   "matmuls are: GPUs, AVX512_BF16/AMX CPUs).")
 flags.DEFINE_bool("hoisted_lstm", t.hoisted_lstm, "Train the LSTMs with their input "
                   "projections out of the time loop and a hand-written gradient "
-                  "(layers/hoisted.py): the same sums within float32 rounding, about 1.3-1.5x "
+                  "(layers/hoisted.py): the same sums within float32 rounding, about 1.2-1.5x "
                   "the model-only training tokens/s on CPU (results/README.md). Off by "
                   "default so that the stored tables rerun exactly.")
 flags.DEFINE_string("init_from_bilm", None, "Initialise the encoder from this pretrained BiLM "
