@@ -67,6 +67,26 @@ class ServingProfileTest(tf.test.TestCase):
     self.assertLessEqual(report["latency"]["p50_ms"], report["latency"]["p99_ms"])
     self.assertEqual(report["serving_default"][0]["batch_size"], 2)
 
+  def test_binary_on_a_package(self):
+    """--package: a tagger export profiled without its run directory (a shipped tagger)."""
+    run_dir = os.path.join(self.get_temp_dir(), "run")
+    make_run_dir(run_dir)
+    saved = export.export(run_dir, os.path.join(self.get_temp_dir(), "export"),
+                          export_config=export.ExportConfig(embedding_dtype="float16"))
+    out = os.path.join(self.get_temp_dir(), "profile.json")
+    proc = run_tool("profile_serving.py", f"--package={saved}", f"--baseline_saved_model={saved}",
+                    f"--data={DATA}", "--calls=4", "--rounds=2", "--xla_max_tokens=13",
+                    f"--out={out}")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+    with open(out) as f:
+      report = json.load(f)
+    self.assertEqual(report["package"], saved)
+    self.assertEqual([row["stage"] for row in report["stages"]],
+                     [*serving_profile.STAGES, "signature_xla", "baseline"])
+    proc = run_tool("profile_serving.py", f"--package={saved}", f"--run_dir={run_dir}")
+    self.assertNotEqual(proc.returncode, 0)
+    self.assertIn("exactly one of --run_dir and --package", proc.stderr)
+
   def test_external_reference_times_the_same_sentences_in_the_same_rounds(self):
     seen = []
 

@@ -3,9 +3,12 @@
 
   python tools/profile_serving.py --run_dir=runs/ship/disease \
       --saved_model=checkpoints/disease --out=results/serving_profile/disease.json
+  python tools/profile_serving.py --package=checkpoints/disease --xla_max_tokens=128 \
+      --baseline_saved_model=checkpoints/disease   # a shipped tagger, no run directory
 """
 from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
 
+import dataclasses
 import os
 import time
 
@@ -14,11 +17,15 @@ from absl import app, flags, logging
 from tf_bilm_ner import files, provenance
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.experiments import serving_profile, serving_speed
-from tf_bilm_ner.serving import export
+from tf_bilm_ner.serving import export, from_package
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
+from tf_bilm_ner.training import run_dir as run_dir_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "A train_tagger run directory (its best checkpoint).")
+flags.DEFINE_string("package", None, "Instead of --run_dir: a tagger SavedModel written by "
+                    "export_saved_model or package_tagger (e.g. checkpoints/disease), its "
+                    "module rebuilt from the package's config, vocabularies and weights.")
 flags.DEFINE_string("saved_model", None, "Also time this SavedModel's serving_default "
                     "(the same run, exported).")
 flags.DEFINE_string("baseline_saved_model", None, "Also time this SavedModel (an earlier "
@@ -41,9 +48,11 @@ def _add_xla_stage(fns, module, sentences):
   """fns["signature_xla"]: serving_default with --xla_max_tokens; returns the first calls'
   times (each new padded width compiles at its first request, so this runs before any
   other call)."""
-  fns["signature_xla"] = serving_profile.as_stage(serving_profile.module_from_run(
-      FLAGS.run_dir, export.ExportConfig(xla_max_tokens=FLAGS.xla_max_tokens),
-      module.tagger).signatures()["serving_default"])
+  xla = dataclasses.replace(module.limits, xla_max_tokens=FLAGS.xla_max_tokens)
+  if not FLAGS.package:  # the limits of a fresh export, as `module_from_run` gives them
+    xla = export.ExportConfig(xla_max_tokens=FLAGS.xla_max_tokens)
+  fns["signature_xla"] = serving_profile.as_stage(export.TaggerModule(
+      module.tagger, _vocab_dir(), xla).signatures()["serving_default"])
   first_calls = serving_profile.first_calls(
       fns["signature_xla"], sentences, [n for n in (5, 13, 26, 40, 64, 100, 128)
                                         if n <= FLAGS.xla_max_tokens])
@@ -51,6 +60,12 @@ def _add_xla_stage(fns, module, sentences):
     logging.info("signature_xla, first request of %d tokens: %.0f ms (then %.1f ms)",
                  row["tokens"], row["first_ms"], row["second_ms"])
   return first_calls
+
+
+def _vocab_dir():
+  if FLAGS.package:
+    return os.path.join(FLAGS.package, "assets")
+  return run_dir_lib.paths(FLAGS.run_dir)["vocab"]
 
 
 def _compare_exports(exports, sentences):
@@ -82,7 +97,10 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
   sentences = [s.tokens for s in read_conll(FLAGS.data)]
-  module = serving_profile.module_from_run(FLAGS.run_dir)
+  if bool(FLAGS.run_dir) == bool(FLAGS.package):
+    raise app.UsageError("give exactly one of --run_dir and --package")
+  module = (from_package.module_from_package(FLAGS.package) if FLAGS.package
+            else serving_profile.module_from_run(FLAGS.run_dir))
   fns = serving_profile.stage_functions(module)
   first_calls = _add_xla_stage(fns, module, sentences) if FLAGS.xla_max_tokens else None
   exports = {name: serving_profile.load_signature(path) for name, path in (
@@ -92,7 +110,8 @@ def main(argv):
   for name, row in stages.items():
     logging.info("%-12s p50 %.2f ms%s", name, row["p50_ms"],
                  "" if row["adds_ms"] is None else f" (adds {row['adds_ms']:.2f})")
-  report = {"run_dir": FLAGS.run_dir, "saved_model": FLAGS.saved_model,
+  report = {"run_dir": FLAGS.run_dir, "package": FLAGS.package,
+            "saved_model": FLAGS.saved_model,
             "xla_max_tokens": FLAGS.xla_max_tokens, "xla_first_calls": first_calls,
             "spacy": spacy_info,
             "baseline_saved_model": FLAGS.baseline_saved_model, "calls": FLAGS.calls,
@@ -106,7 +125,6 @@ def main(argv):
 
 
 def run():
-  flags.mark_flag_as_required("run_dir")
   cli.run(main)
 
 
