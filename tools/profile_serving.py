@@ -49,8 +49,6 @@ def _add_xla_stage(fns, module, sentences):
   times (each new padded width compiles at its first request, so this runs before any
   other call)."""
   xla = dataclasses.replace(module.limits, xla_max_tokens=FLAGS.xla_max_tokens)
-  if not FLAGS.package:  # the limits of a fresh export, as `module_from_run` gives them
-    xla = export.ExportConfig(xla_max_tokens=FLAGS.xla_max_tokens)
   fns["signature_xla"] = serving_profile.as_stage(export.TaggerModule(
       module.tagger, _vocab_dir(), xla).signatures()["serving_default"])
   first_calls = serving_profile.first_calls(
