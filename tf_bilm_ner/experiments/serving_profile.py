@@ -41,12 +41,11 @@ from tf_bilm_ner.training import run_dir as run_dir_lib
 STAGES = ("call", "features", "embed", "bilstm", "potentials", "crf", "signature")
 
 
-def module_from_run(run_dir: str, export_config: export.ExportConfig = export.ExportConfig(),
-                    tagger=None) -> export.TaggerModule:
-  """The export's module for a train_tagger run (best checkpoint, float32 word table);
-  `tagger`: that run's tagger, already restored."""
-  tagger = tagger or checkpoints.restore_tagger(run_dir, "best")[0]
-  return export.TaggerModule(tagger, run_dir_lib.paths(run_dir)["vocab"], export_config)
+def module_from_run(run_dir: str) -> export.TaggerModule:
+  """The export's module for a train_tagger run (best checkpoint, float32 word table, the
+  default `ExportConfig`)."""
+  tagger = checkpoints.restore_tagger(run_dir, "best")[0]
+  return export.TaggerModule(tagger, run_dir_lib.paths(run_dir)["vocab"], export.ExportConfig())
 
 
 def stage_functions(module: export.TaggerModule) -> Dict[str, Callable]:
