@@ -73,7 +73,37 @@ class HoistedLSTMTest(tf.test.TestCase):
     self.assertTrue(hoisted.supports(_lstm(3, seed=0)))
     self.assertFalse(hoisted.supports(_lstm(3, seed=0, dropout=0.1)))
     self.assertFalse(hoisted.supports(_lstm(3, seed=0, activation="relu")))
-    self.assertFalse(hoisted.supports(_lstm(3, seed=0, dtype="mixed_bfloat16")))
+    self.assertTrue(hoisted.supports(_lstm(3, seed=0, dtype="mixed_bfloat16")))
+    self.assertFalse(hoisted.supports(_lstm(3, seed=0, dtype="mixed_float16")))
+
+  def test_bfloat16_follows_float32_within_bfloat16_rounding(self):
+    """Under mixed_bfloat16 the states come out in bfloat16 and the weights' gradients in
+    float32, both within bfloat16 rounding of the float32 computation on the same weights, and
+    no farther from it than Keras' own LSTM under that policy."""
+    rng = np.random.RandomState(7)
+    x = tf.constant(rng.normal(size=[3, 9, 7]), tf.float32)
+    readout = tf.constant(rng.normal(size=[3, 9, 6]), tf.float32)
+    exact = _lstm(6, seed=4)
+    mixed = _lstm(6, seed=4, dtype="mixed_bfloat16")
+
+    def run(fn, lstm):
+      with tf.GradientTape() as tape:
+        states = fn(lstm, x)
+        loss = tf.reduce_sum(tf.cast(states, tf.float32) * readout)
+      return states, tape.gradient(loss, lstm.trainable_variables)
+
+    want, want_grads = run(lambda l, v: l(v), exact)
+    states, grads = run(hoisted.lstm_states, mixed)
+    keras_states, keras_grads = run(lambda l, v: l(v), mixed)
+    self.assertEqual(states.dtype, tf.bfloat16)
+    error = lambda a, b: float(tf.reduce_max(tf.abs(tf.cast(a, tf.float32) - b)))
+    self.assertLess(error(states, want), 0.01)
+    self.assertLessEqual(error(states, want), 1.5 * error(keras_states, want) + 1e-3)
+    for g, g_keras, g_want in zip(grads, keras_grads, want_grads):
+      self.assertEqual(g.dtype, tf.float32)
+      scale = float(tf.reduce_max(tf.abs(g_want)))
+      self.assertLess(error(g, g_want), 0.01 * scale)
+      self.assertLessEqual(error(g, g_want), 1.5 * error(g_keras, g_want) + 1e-3 * scale)
 
 
 if __name__ == "__main__":

@@ -47,10 +47,6 @@ class GitCommitTest(unittest.TestCase):
     self.assertEqual(provenance.git_commit(tempfile.mkdtemp()), "unknown")
 
 
-if __name__ == "__main__":
-  unittest.main()
-
-
 class CommandTest(unittest.TestCase):
   """Stored commands carry no paths of the machine they ran on."""
 
@@ -65,3 +61,22 @@ class CommandTest(unittest.TestCase):
   def test_an_installed_script_is_named_alone(self):
     got = provenance.command(["/opt/venv/bin/tf-bilm-train-tagger", "--run_dir=runs/a"])
     self.assertEqual(got, "tf-bilm-train-tagger --run_dir=runs/a")
+
+
+class MachineTest(unittest.TestCase):
+
+  def test_machine_names_the_cpu_and_its_matmul_instruction_sets(self):
+    """Speed figures of different sessions ran on different CPUs (AVX2 only, or AVX512 with
+    bfloat16): the record says which, from /proc/cpuinfo."""
+    m = provenance.machine()
+    self.assertEqual(m["cores"], os.cpu_count())
+    self.assertLessEqual(set(m["cpu_features"]), set(provenance.CPU_FEATURES))
+    if os.path.exists("/proc/cpuinfo"):
+      with open("/proc/cpuinfo") as f:
+        flags = next(line for line in f if line.startswith("flags")).split(":", 1)[1].split()
+      self.assertEqual(m["cpu_features"], [x for x in provenance.CPU_FEATURES if x in flags])
+      self.assertRegex(m["cpu_family_model"], r"^\d+/\d+$")
+
+
+if __name__ == "__main__":
+  unittest.main()

@@ -63,17 +63,40 @@ def git_commit(root: Optional[str] = None) -> str:
 _COMMIT_AT_IMPORT = git_commit()
 
 
+# The instruction sets that decide matmul speed here (float32 AVX2 or AVX512; bfloat16 in
+# hardware with AVX512_BF16 or AMX): the machines of this project's runs have differed in them.
+CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16")
+
+
 def machine() -> Dict[str, object]:
-  model = platform.processor() or "unknown"
+  """cores, CPU model (with family/model numbers and the `CPU_FEATURES` it has), L2 cache
+  per core, platform, Python and TensorFlow versions."""
+  model, family, number, flags = platform.processor() or "unknown", "?", "?", set()
   try:
     with open("/proc/cpuinfo") as f:
       for line in f:
-        if line.startswith("model name"):
-          model = line.split(":", 1)[1].strip()
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "model name":
+          model = value
+        elif key == "cpu family":
+          family = value
+        elif key == "model":
+          number = value
+        elif key == "flags":
+          flags = set(value.split())
+        elif not line.strip():  # the first processor is enough
           break
   except OSError:
     pass
-  return {"cores": os.cpu_count(), "cpu_model": model, "platform": platform.platform(),
+  try:
+    with open("/sys/devices/system/cpu/cpu0/cache/index2/size") as f:
+      l2 = f.read().strip()
+  except OSError:
+    l2 = "unknown"
+  return {"cores": os.cpu_count(), "cpu_model": model,
+          "cpu_family_model": f"{family}/{number}",
+          "cpu_features": [x for x in CPU_FEATURES if x in flags], "l2_cache_per_core": l2,
+          "platform": platform.platform(),
           "python": platform.python_version(), "tensorflow": tf.__version__}
 
 
