@@ -1,4 +1,6 @@
 """mixed_bfloat16: float32 variables (checkpoints unchanged), bfloat16 compute, float32 losses."""
+import os
+
 import numpy as np
 import tensorflow as tf
 
@@ -57,6 +59,31 @@ class PrecisionTest(tf.test.TestCase):
     tags_mixed, _ = mixed.decode(feats)
     tags_plain, _ = plain.decode(feats)
     self.assertGreater(np.mean(tags_mixed.numpy() == tags_plain.numpy()), 0.8)
+
+
+class SlowHardwareNoteTest(tf.test.TestCase):
+  """bfloat16 runs at about half the float32 speed on a CPU without bfloat16 arithmetic
+  (results/README.md): training says so at start."""
+
+  def test_warns_only_for_bfloat16_without_hardware_for_it(self):
+    note = precision.slow_hardware_note
+    self.assertRegex(note("mixed_bfloat16", ["avx2", "fma"], gpus=0),
+                     r"without bfloat16 arithmetic .*avx512_bf16.*--precision=float32")
+    self.assertIsNone(note("mixed_bfloat16", ["avx2", "avx512f", "avx512_bf16"], gpus=0))
+    self.assertIsNone(note("mixed_bfloat16", ["amx_bf16"], gpus=0))
+    self.assertIsNone(note("mixed_bfloat16", ["avx2"], gpus=1))
+    self.assertIsNone(note("float32", ["avx2"], gpus=0))
+
+  def test_this_machine(self):
+    """On this machine, from its /proc/cpuinfo flags."""
+    flags = []
+    if os.path.exists("/proc/cpuinfo"):
+      with open("/proc/cpuinfo") as f:
+        flags = next((line for line in f if line.startswith("flags")), ":").split(":", 1)[1]
+        flags = flags.split()
+    has = (any(f in flags for f in precision.BFLOAT16_CPU_FEATURES)
+           or bool(tf.config.list_physical_devices("GPU")))
+    self.assertEqual(precision.slow_hardware_note("mixed_bfloat16") is None, has)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.labeled import Featurizer
 from tf_bilm_ner.data.lm_vocab import LM_RESERVED
 from tf_bilm_ner.models.bilm import BiLM
-from tf_bilm_ner.training import bilm_steps, checkpoints, distribute, lazy_adam
+from tf_bilm_ner.training import bilm_steps, checkpoints, distribute, lazy_adam, precision
 from tf_bilm_ner.training import run_dir as run_dir_lib
 from tf_bilm_ner.training.progress import Progress
 from tf_bilm_ner.transfer import warm_start
@@ -129,6 +129,7 @@ class _BiLMRun:
     tf.keras.utils.set_random_seed(self.config.seed)
     self.words, self.chars = words, chars
     self.featurizer = Featurizer(words, chars, config.encoder.max_chars_per_token)
+    precision.warn_if_slow(self.config.precision)
     with self.strategy.scope():
       self.bilm = bilm_steps.build_bilm(config, self.config.precision, self.config.unique_chars,
                                         self.config.hoisted_lstm)

@@ -138,6 +138,7 @@ class _TaggerRun:
       self.config.save(self.paths["train_config"])
     tagger_steps.check_devel_tags(devel, vocabs)
     self.vocabs = vocabs
+    precision.warn_if_slow(self.config.precision)
     self.tagger = Tagger(tagger_config, dtype=precision.policy(self.config.precision))
     checkpoints.build_variables(self.tagger)
     self.tagger.use_hoisted_lstm(self.config.hoisted_lstm)
