@@ -42,6 +42,10 @@ def supports(lstm: tf.keras.layers.LSTM) -> bool:
           and not lstm.stateful and not lstm.return_state and lstm.return_sequences)
 
 
+def f32(v: tf.Tensor) -> tf.Tensor:
+  return tf.cast(v, tf.float32)
+
+
 @tf.custom_gradient
 def _lstm(x: tf.Tensor, kernel: tf.Tensor, recurrent_kernel: tf.Tensor, bias: tf.Tensor):
   """x [B, T, D], kernel [D, 4U], recurrent_kernel [U, 4U], bias [4U] -> h [B, T, U], all
@@ -51,8 +55,7 @@ def _lstm(x: tf.Tensor, kernel: tf.Tensor, recurrent_kernel: tf.Tensor, bias: tf
   width U, never the gates (width 4U).
   """
   dtype = x.dtype
-  f32 = lambda v: tf.cast(v, tf.float32)     # no-ops in float32
-  low = lambda v: tf.cast(v, dtype)
+  low = lambda v: tf.cast(v, dtype)           # this and f32 are no-ops in float32
   batch, steps = tf.shape(x)[0], tf.shape(x)[1]
   units = tf.shape(recurrent_kernel)[0]
   x_tm = tf.transpose(x, [1, 0, 2])                                         # [T, B, D]
