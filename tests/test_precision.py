@@ -1,10 +1,9 @@
 """mixed_bfloat16: float32 variables (checkpoints unchanged), bfloat16 compute, float32 losses."""
-import os
-
 import numpy as np
 import tensorflow as tf
 
 from tests.test_bilm import ENC, _features
+from tf_bilm_ner import provenance
 from tf_bilm_ner.config import BiLMConfig, TaggerConfig
 from tf_bilm_ner.models.bilm import BiLM
 from tf_bilm_ner.models.tagger import Tagger
@@ -75,12 +74,9 @@ class SlowHardwareNoteTest(tf.test.TestCase):
     self.assertIsNone(note("float32", ["avx2"], gpus=0))
 
   def test_this_machine(self):
-    """On this machine, from its /proc/cpuinfo flags."""
-    flags = []
-    if os.path.exists("/proc/cpuinfo"):
-      with open("/proc/cpuinfo") as f:
-        flags = next((line for line in f if line.startswith("flags")), ":").split(":", 1)[1]
-        flags = flags.split()
+    """On this machine, from the CPU features its provenance records (themselves tested
+    against /proc/cpuinfo in tests/test_provenance.py)."""
+    flags = provenance.machine()["cpu_features"]
     has = (any(f in flags for f in precision.BFLOAT16_CPU_FEATURES)
            or bool(tf.config.list_physical_devices("GPU")))
     self.assertEqual(precision.slow_hardware_note("mixed_bfloat16") is None, has)

@@ -23,12 +23,18 @@ from typing import Tuple
 import tensorflow as tf
 
 
-def supports(lstm: tf.keras.layers.LSTM) -> bool:
-  """Whether `bilstm` computes exactly what this Keras LSTM computes."""
+def keras_gates(lstm: tf.keras.layers.LSTM) -> bool:
+  """Whether this Keras LSTM computes `_step`'s gates (Keras' default activations, with bias)
+  over its inputs in order, whatever its dtype."""
   cell = lstm.cell
-  return (lstm.compute_dtype == "float32" and cell.use_bias and not lstm.go_backwards
+  return (cell.use_bias and not lstm.go_backwards
           and cell.activation is tf.keras.activations.tanh
           and cell.recurrent_activation is tf.keras.activations.sigmoid)
+
+
+def supports(lstm: tf.keras.layers.LSTM) -> bool:
+  """Whether `bilstm` computes exactly what this Keras LSTM computes."""
+  return lstm.compute_dtype == "float32" and keras_gates(lstm)
 
 
 def _steps(lengths: tf.Tensor, time: tf.Tensor) -> tf.Tensor:

@@ -28,21 +28,20 @@ Shapes: B batch, T time steps, D inputs, U units; gates in Keras' order i, f, c,
 """
 import tensorflow as tf
 
+from tf_bilm_ner.layers import fused
+
 COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 def supports(lstm: tf.keras.layers.LSTM) -> bool:
   """Whether `lstm_states` computes what this Keras LSTM computes (float32 or bfloat16
   compute, Keras' default activations, bias, no dropout inside the cell)."""
-  cell = lstm.cell
-  return (lstm.compute_dtype in COMPUTE_DTYPES and cell.use_bias and not lstm.go_backwards
-          and cell.activation is tf.keras.activations.tanh
-          and cell.recurrent_activation is tf.keras.activations.sigmoid
-          and not cell.dropout and not cell.recurrent_dropout
+  return (lstm.compute_dtype in COMPUTE_DTYPES and fused.keras_gates(lstm)
+          and not lstm.cell.dropout and not lstm.cell.recurrent_dropout
           and not lstm.stateful and not lstm.return_state and lstm.return_sequences)
 
 
-def f32(v: tf.Tensor) -> tf.Tensor:
+def _f32(v: tf.Tensor) -> tf.Tensor:
   return tf.cast(v, tf.float32)
 
 
@@ -55,16 +54,16 @@ def _lstm(x: tf.Tensor, kernel: tf.Tensor, recurrent_kernel: tf.Tensor, bias: tf
   width U, never the gates (width 4U).
   """
   dtype = x.dtype
-  low = lambda v: tf.cast(v, dtype)           # this and f32 are no-ops in float32
+  low = lambda v: tf.cast(v, dtype)           # this and _f32 are no-ops in float32
   batch, steps = tf.shape(x)[0], tf.shape(x)[1]
   units = tf.shape(recurrent_kernel)[0]
   x_tm = tf.transpose(x, [1, 0, 2])                                         # [T, B, D]
   flat_x = tf.reshape(x_tm, [-1, tf.shape(x)[2]])                           # [T*B, D]
-  projected = tf.reshape(f32(tf.matmul(flat_x, kernel)) + f32(bias), [steps, batch, -1])
+  projected = tf.reshape(_f32(tf.matmul(flat_x, kernel)) + _f32(bias), [steps, batch, -1])
   new_array = lambda size: tf.TensorArray(tf.float32, size=size, clear_after_read=False)
 
   def body(t, h, c, hs, cs, ia, fa, ga, oa):
-    z = projected[t] + f32(tf.matmul(low(h), recurrent_kernel))
+    z = projected[t] + _f32(tf.matmul(low(h), recurrent_kernel))
     zi, zf, zg, zo = tf.split(z, 4, axis=1)
     i, f, g, o = tf.sigmoid(zi), tf.sigmoid(zf), tf.tanh(zg), tf.sigmoid(zo)
     c = f * c + i * g
@@ -83,7 +82,7 @@ def _lstm(x: tf.Tensor, kernel: tf.Tensor, recurrent_kernel: tf.Tensor, bias: tf
 
   def grad(dh_out):
     """dh_out [B, T, U] -> gradients of x, kernel, recurrent_kernel, bias (their dtype)."""
-    dh_tm = f32(tf.transpose(dh_out, [1, 0, 2]))                            # [T, B, U]
+    dh_tm = _f32(tf.transpose(dh_out, [1, 0, 2]))                           # [T, B, U]
     kernel_t = tf.transpose(recurrent_kernel)
 
     def back(t, dh, dc, dzs):
@@ -94,7 +93,7 @@ def _lstm(x: tf.Tensor, kernel: tf.Tensor, recurrent_kernel: tf.Tensor, bias: tf
       dc = dc + dh * o * (1.0 - tc * tc)
       dz = tf.concat([dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f),
                       dc * i * (1.0 - g * g), dh * tc * o * (1.0 - o)], 1)   # [B, 4U]
-      return t - 1, f32(tf.matmul(low(dz), kernel_t)), dc * f, dzs.write(t, dz)
+      return t - 1, _f32(tf.matmul(low(dz), kernel_t)), dc * f, dzs.write(t, dz)
 
     _, _, _, dzs = tf.while_loop(lambda t, *_: t >= 0, back,
                                  (steps - 1, zeros, zeros, new_array(steps)))
