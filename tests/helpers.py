@@ -27,9 +27,9 @@ def run_tool(tool: str, *args: str, timeout: float = 900, **kwargs) -> subproces
                         capture_output=True, text=True, env=env, timeout=timeout, **kwargs)
 
 
-def make_run_dir(run_dir: str, seed: int = 5, scheme: str = "iob2"):
+def make_run_dir(run_dir: str, seed: int = 5, scheme: str = "iob2", top_lstm_units: int = 0):
   """A tagger run directory with random weights (vocabularies from the NCBI fixture, tags
-  in `scheme`).
+  in `scheme`; a top BiLSTM of `top_lstm_units` per direction if > 0).
 
   Random weights predict every tag somewhere, which exercises decoding and
   span code better than a trained model's mostly-O output. Returns (tagger, vocabs).
@@ -40,7 +40,7 @@ def make_run_dir(run_dir: str, seed: int = 5, scheme: str = "iob2"):
   config = TaggerConfig(encoder=EncoderConfig(
       word_vocab_size=len(vocabs.words), char_vocab_size=len(vocabs.chars), word_dim=11,
       char_dim=5, char_filters=7, lstm_units=13, max_chars_per_token=9),
-      num_tags=len(vocabs.tags))
+      num_tags=len(vocabs.tags), top_lstm_units=top_lstm_units)
   tf.keras.utils.set_random_seed(seed)
   tagger = Tagger(config)
   checkpoints.build_variables(tagger)
