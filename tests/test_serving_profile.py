@@ -11,7 +11,7 @@ from tests.helpers import make_run_dir, run_tool
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import serving_profile
-from tf_bilm_ner.serving import export
+from tf_bilm_ner.serving import export, from_package
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "testdata", "ncbi_devel_head.tsv")
@@ -76,16 +76,44 @@ class ServingProfileTest(tf.test.TestCase):
     out = os.path.join(self.get_temp_dir(), "profile.json")
     proc = run_tool("profile_serving.py", f"--package={saved}", f"--baseline_saved_model={saved}",
                     f"--data={DATA}", "--calls=4", "--rounds=2", "--xla_max_tokens=13",
-                    f"--out={out}")
+                    "--top_lstm_units=5", f"--out={out}")
     self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
     with open(out) as f:
       report = json.load(f)
     self.assertEqual(report["package"], saved)
+    self.assertEqual(report["top_lstm_units"], 5)
     self.assertEqual([row["stage"] for row in report["stages"]],
-                     [*serving_profile.STAGES, "signature_xla", "baseline"])
+                     [*serving_profile.STAGES, "signature_xla", "signature_top",
+                      "signature_top_xla", "baseline"])
     proc = run_tool("profile_serving.py", f"--package={saved}", f"--run_dir={run_dir}")
     self.assertNotEqual(proc.returncode, 0)
     self.assertIn("exactly one of --run_dir and --package", proc.stderr)
+
+  def test_with_top_lstm_keeps_the_taggers_weights(self):
+    """with_top_lstm: the package's weights (its float16 word table as stored) plus a top
+    BiLSTM of the given size; it serves; a tagger that has one already is refused."""
+    run_dir = os.path.join(self.get_temp_dir(), "run")
+    make_run_dir(run_dir)
+    saved = export.export(run_dir, os.path.join(self.get_temp_dir(), "export"),
+                          export_config=export.ExportConfig(embedding_dtype="float16"))
+    module = from_package.module_from_package(saved)
+    top = serving_profile.with_top_lstm(module, 6, os.path.join(saved, "assets"), module.limits)
+    short = lambda v: v.name.split("/", 1)[-1]   # without the model's own name
+    old = {short(v): v for v in module.tagger.variables}
+    new = {short(v): v for v in top.tagger.variables}
+    self.assertEqual(new["top_forward_lstm/lstm_cell/recurrent_kernel:0"].shape, (6, 24))
+    self.assertEqual(new["projection/kernel:0"].shape, (12, 3))   # 2 x 6 inputs
+    same = [n for n in old if not n.startswith("projection/")]
+    self.assertLen(same, 11)   # the encoder's (word table included) and the transitions
+    for name in same:
+      self.assertIs(new[name].dtype, old[name].dtype, name)
+      self.assertAllEqual(new[name], old[name], msg=name)
+    sentence = read_conll(DATA)[3].tokens
+    out = top.signatures()["serving_default"](tokens=tf.constant([list(sentence)]),
+                                              lengths=tf.constant([len(sentence)]))
+    self.assertEqual(out["tags"].shape, (1, len(sentence)))
+    with self.assertRaisesRegex(UserError, "has a top BiLSTM already"):
+      serving_profile.with_top_lstm(top, 6, os.path.join(saved, "assets"), module.limits)
 
   def test_external_reference_times_the_same_sentences_in_the_same_rounds(self):
     seen = []

@@ -5,6 +5,8 @@
       --saved_model=checkpoints/disease --out=results/serving_profile/disease.json
   python tools/profile_serving.py --package=checkpoints/disease --xla_max_tokens=128 \
       --baseline_saved_model=checkpoints/disease   # a shipped tagger, no run directory
+  python tools/profile_serving.py --package=checkpoints/disease --xla_max_tokens=128 \
+      --top_lstm_units=200   # also what a top BiLSTM (train_tagger --top_lstm_units) costs
 """
 from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
 
@@ -38,6 +40,11 @@ flags.DEFINE_integer("calls", 1000, "Single-sentence calls per stage.")
 flags.DEFINE_integer("rounds", 5, "Interleaved rounds the calls are split into.")
 flags.DEFINE_integer("xla_max_tokens", 0, "> 0: also time the serving_default signature "
                      "with this ExportConfig.xla_max_tokens (stage signature_xla).")
+flags.DEFINE_integer("top_lstm_units", 0, "> 0: also time serving_default (and, with "
+                     "--xla_max_tokens, its XLA path) of the same tagger with a top BiLSTM of "
+                     "this many units per direction added, its weights random: what "
+                     "--top_lstm_units costs a request (stages signature_top, "
+                     "signature_top_xla).", lower_bound=0)
 flags.DEFINE_string("spacy_python", None, "A Python with spaCy installed: also time spaCy's "
                     "NER (default architecture, untrained) on the same sentences in the same "
                     "rounds, in a worker process (stage spacy_ner).")
@@ -58,6 +65,18 @@ def _add_xla_stage(fns, module, sentences):
     logging.info("signature_xla, first request of %d tokens: %.0f ms (then %.1f ms)",
                  row["tokens"], row["first_ms"], row["second_ms"])
   return first_calls
+
+
+def _add_top_stages(fns, module):
+  """fns["signature_top"] (and "signature_top_xla" with --xla_max_tokens): the module's
+  tagger with a top BiLSTM of --top_lstm_units (serving_profile.with_top_lstm)."""
+  limits = {"signature_top": module.limits}
+  if FLAGS.xla_max_tokens:
+    limits["signature_top_xla"] = dataclasses.replace(module.limits,
+                                                      xla_max_tokens=FLAGS.xla_max_tokens)
+  for name, config in limits.items():
+    top = serving_profile.with_top_lstm(module, FLAGS.top_lstm_units, _vocab_dir(), config)
+    fns[name] = serving_profile.as_stage(top.signatures()["serving_default"])
 
 
 def _vocab_dir():
@@ -81,13 +100,19 @@ def _compare_exports(exports, sentences):
 
 
 def _profile(fns, sentences):
-  """serving_profile.profile of `fns`, with spaCy's NER in the same rounds if asked for;
-  returns the stages and spaCy's version and config (None without --spacy_python)."""
+  """serving_profile.profile of `fns` (logged), with spaCy's NER in the same rounds if asked
+  for; returns the stages and spaCy's version and config (None without --spacy_python)."""
   if not FLAGS.spacy_python:
-    return serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds), None
-  with serving_profile.SpacyReference(FLAGS.spacy_python) as spacy_ner:
-    return serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds,
-                                   {"spacy_ner": spacy_ner}), spacy_ner.info
+    stages, info = serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds), None
+  else:
+    with serving_profile.SpacyReference(FLAGS.spacy_python) as spacy_ner:
+      stages = serving_profile.profile(fns, sentences, FLAGS.calls, FLAGS.rounds,
+                                       {"spacy_ner": spacy_ner})
+      info = spacy_ner.info
+  for name, row in stages.items():
+    logging.info("%-12s p50 %.2f ms%s", name, row["p50_ms"],
+                 "" if row["adds_ms"] is None else f" (adds {row['adds_ms']:.2f})")
+  return stages, info
 
 
 def main(argv):
@@ -101,16 +126,16 @@ def main(argv):
             else serving_profile.module_from_run(FLAGS.run_dir))
   fns = serving_profile.stage_functions(module)
   first_calls = _add_xla_stage(fns, module, sentences) if FLAGS.xla_max_tokens else None
+  if FLAGS.top_lstm_units:
+    _add_top_stages(fns, module)
   exports = {name: serving_profile.load_signature(path) for name, path in (
       ("saved_model", FLAGS.saved_model), ("baseline", FLAGS.baseline_saved_model)) if path}
   fns.update({name: serving_profile.as_stage(sig) for name, sig in exports.items()})
   stages, spacy_info = _profile(fns, sentences)
-  for name, row in stages.items():
-    logging.info("%-12s p50 %.2f ms%s", name, row["p50_ms"],
-                 "" if row["adds_ms"] is None else f" (adds {row['adds_ms']:.2f})")
   report = {"run_dir": FLAGS.run_dir, "package": FLAGS.package,
             "saved_model": FLAGS.saved_model,
             "xla_max_tokens": FLAGS.xla_max_tokens, "xla_first_calls": first_calls,
+            "top_lstm_units": FLAGS.top_lstm_units,
             "spacy": spacy_info,
             "baseline_saved_model": FLAGS.baseline_saved_model, "calls": FLAGS.calls,
             "mean_tokens": serving_speed.mean_tokens(sentences, FLAGS.calls),

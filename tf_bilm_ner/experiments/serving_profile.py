@@ -14,6 +14,8 @@ The difference between consecutive stages is what that stage adds. Stages:
   signature   the whole `serving_default` function (checks, names, padding back), in process
   signature_xla  the same with `ExportConfig.xla_max_tokens` (the model's arithmetic
               XLA-compiled for one-sentence requests), in process
+  signature_top, signature_top_xla  `signature` and `signature_xla` of the same tagger with
+              a top BiLSTM added (`with_top_lstm`): what the option costs a request
   saved_model the exported SavedModel's `serving_default`, loaded (what TF Serving runs)
   baseline    another SavedModel's `serving_default` (an earlier export), for an A/B in one
               process: this machine's small-op latency differs by a third between processes
@@ -23,6 +25,7 @@ The difference between consecutive stages is what that stage adds. Stages:
 The rounds interleave the stages (stage 1..n, then again), so that a slow minute of a shared
 machine is spread over all of them.
 """
+import dataclasses
 import itertools
 import json
 import os
@@ -34,6 +37,7 @@ import tensorflow as tf
 
 from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import serving_speed
+from tf_bilm_ner.models.tagger import Tagger
 from tf_bilm_ner.serving import export
 from tf_bilm_ner.training import checkpoints
 from tf_bilm_ner.training import run_dir as run_dir_lib
@@ -46,6 +50,27 @@ def module_from_run(run_dir: str) -> export.TaggerModule:
   default `ExportConfig`)."""
   tagger = checkpoints.restore_tagger(run_dir, "best")[0]
   return export.TaggerModule(tagger, run_dir_lib.paths(run_dir)["vocab"], export.ExportConfig())
+
+
+def with_top_lstm(module: export.TaggerModule, units: int, vocab_dir: str,
+                  limits: export.ExportConfig) -> export.TaggerModule:
+  """The export's module of `module`'s tagger with a top BiLSTM of `units` per direction
+  (`TaggerConfig.top_lstm_units`) added: the encoder's weights (the word table in its stored
+  dtype) and the CRF's are the tagger's own; the top BiLSTM and the projection (whose input
+  it widens) are random. For latency, which depends on the sizes only; its tags mean nothing."""
+  old = module.tagger
+  if old.config.top_lstm_units:
+    raise UserError(f"the tagger has a top BiLSTM already ({old.config.top_lstm_units} units)")
+  tagger = Tagger(dataclasses.replace(old.config, top_lstm_units=units))
+  checkpoints.build_variables(tagger)
+  tagger.encoder.word_embedding = old.encoder.word_embedding   # float16 storage as exported
+  for mine, theirs in ((tagger.encoder.variables, old.encoder.variables),
+                       (tagger.crf.variables, old.crf.variables)):
+    if [v.shape for v in mine] != [v.shape for v in theirs]:
+      raise ValueError("the tagger's variables do not match its config")
+    for a, b in zip(mine, theirs):
+      a.assign(b)
+  return export.TaggerModule(tagger, vocab_dir, limits)
 
 
 def stage_functions(module: export.TaggerModule) -> Dict[str, Callable]:
