@@ -97,10 +97,10 @@ class ServingProfileTest(tf.test.TestCase):
     saved = export.export(run_dir, os.path.join(self.get_temp_dir(), "export"),
                           export_config=export.ExportConfig(embedding_dtype="float16"))
     module = from_package.module_from_package(saved)
-    top = serving_profile.with_top_lstm(module, 6, os.path.join(saved, "assets"), module.limits)
+    top = serving_profile.with_top_lstm(module.tagger, 6)
     short = lambda v: v.name.split("/", 1)[-1]   # without the model's own name
     old = {short(v): v for v in module.tagger.variables}
-    new = {short(v): v for v in top.tagger.variables}
+    new = {short(v): v for v in top.variables}
     self.assertEqual(new["top_forward_lstm/lstm_cell/recurrent_kernel:0"].shape, (6, 24))
     self.assertEqual(new["projection/kernel:0"].shape, (12, 3))   # 2 x 6 inputs
     same = [n for n in old if not n.startswith("projection/")]
@@ -109,11 +109,12 @@ class ServingProfileTest(tf.test.TestCase):
       self.assertIs(new[name].dtype, old[name].dtype, name)
       self.assertAllEqual(new[name], old[name], msg=name)
     sentence = read_conll(DATA)[3].tokens
-    out = top.signatures()["serving_default"](tokens=tf.constant([list(sentence)]),
-                                              lengths=tf.constant([len(sentence)]))
+    served = export.TaggerModule(top, os.path.join(saved, "assets"), module.limits)
+    out = served.signatures()["serving_default"](tokens=tf.constant([list(sentence)]),
+                                                 lengths=tf.constant([len(sentence)]))
     self.assertEqual(out["tags"].shape, (1, len(sentence)))
     with self.assertRaisesRegex(UserError, "has a top BiLSTM already"):
-      serving_profile.with_top_lstm(top, 6, os.path.join(saved, "assets"), module.limits)
+      serving_profile.with_top_lstm(top, 6)
 
   def test_external_reference_times_the_same_sentences_in_the_same_rounds(self):
     seen = []

@@ -52,25 +52,24 @@ def module_from_run(run_dir: str) -> export.TaggerModule:
   return export.TaggerModule(tagger, run_dir_lib.paths(run_dir)["vocab"], export.ExportConfig())
 
 
-def with_top_lstm(module: export.TaggerModule, units: int, vocab_dir: str,
-                  limits: export.ExportConfig) -> export.TaggerModule:
-  """The export's module of `module`'s tagger with a top BiLSTM of `units` per direction
-  (`TaggerConfig.top_lstm_units`) added: the encoder's weights (the word table in its stored
-  dtype) and the CRF's are the tagger's own; the top BiLSTM and the projection (whose input
-  it widens) are random. For latency, which depends on the sizes only; its tags mean nothing."""
-  old = module.tagger
-  if old.config.top_lstm_units:
-    raise UserError(f"the tagger has a top BiLSTM already ({old.config.top_lstm_units} units)")
-  tagger = Tagger(dataclasses.replace(old.config, top_lstm_units=units))
-  checkpoints.build_variables(tagger)
-  tagger.encoder.word_embedding = old.encoder.word_embedding   # float16 storage as exported
-  for mine, theirs in ((tagger.encoder.variables, old.encoder.variables),
-                       (tagger.crf.variables, old.crf.variables)):
+def with_top_lstm(tagger: Tagger, units: int) -> Tagger:
+  """`tagger` with a top BiLSTM of `units` per direction (`TaggerConfig.top_lstm_units`)
+  added: the encoder's weights (the word table in its stored dtype) and the CRF's are the
+  tagger's own; the top BiLSTM and the projection (whose input it widens) are random. For
+  latency (wrap it in `export.TaggerModule`), which depends on the sizes only; its tags mean
+  nothing."""
+  if tagger.config.top_lstm_units:
+    raise UserError(f"the tagger has a top BiLSTM already ({tagger.config.top_lstm_units} units)")
+  top = Tagger(dataclasses.replace(tagger.config, top_lstm_units=units))
+  checkpoints.build_variables(top)
+  top.encoder.word_embedding = tagger.encoder.word_embedding   # float16 storage as exported
+  for mine, theirs in ((top.encoder.variables, tagger.encoder.variables),
+                       (top.crf.variables, tagger.crf.variables)):
     if [v.shape for v in mine] != [v.shape for v in theirs]:
       raise ValueError("the tagger's variables do not match its config")
     for a, b in zip(mine, theirs):
       a.assign(b)
-  return export.TaggerModule(tagger, vocab_dir, limits)
+  return top
 
 
 def stage_functions(module: export.TaggerModule) -> Dict[str, Callable]:
