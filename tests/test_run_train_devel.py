@@ -46,6 +46,14 @@ class RunTrainDevelTest(tf.test.TestCase):
     self.assertEqual(proc.returncode, 0, proc.stderr)
     self.assertTrue(os.path.isfile(os.path.join(final, "scores.json")))
 
+  def test_the_hoisted_lstms_alone_do_not_count_as_other_flags(self):
+    # A training-speed option (the same sums within float32 rounding): a train-only run of
+    # Keras' LSTMs can choose the epochs of a train + devel run of the hoisted ones.
+    cwd, final = self._setup({"max_epochs": 8, "train_on_devel": True, "hoisted_lstm": True})
+    proc = self._run(cwd)
+    self.assertEqual(proc.returncode, 0, proc.stderr)
+    self.assertTrue(os.path.isfile(os.path.join(final, "scores.json")))
+
   def test_a_finished_run_with_other_flags_is_removed_with_one_clear_line(self):
     cwd, final = self._setup({"max_epochs": 8, "train_on_devel": True,
                               "encoder_lr_scale": 0.25, "patience": 3})

@@ -4,7 +4,7 @@
 # results/FROM_GROUP/NAME/seedK/scores.json), then a tagger with the same flags and seed trains
 # on train + devel for exactly that many epochs and is scored on test. Results land in
 # results/GROUP/NAME/seedK/ (tools/run_taggers.sh); each run's train_config.json must equal the
-# train-only run's but for max_epochs and train_on_devel, or the script stops.
+# train-only run's but for max_epochs, train_on_devel and hoisted_lstm, or the script stops.
 #
 #   tools/run_train_devel.sh GROUP NAME DATA_DIR "SEEDS" FROM_GROUP SHIP [the train-only run's flags...]
 #   tools/run_train_devel.sh tagger_bilm_init_traindev ncbi_disease ../shared/data/NCBI-disease-IOB \
@@ -15,7 +15,8 @@ shift 6
 here=$(dirname "$0")
 py=${PYTHON:-python}
 # Stops (and removes the run's results) if its train_config.json differs from the train-only
-# run's in anything but max_epochs and train_on_devel.
+# run's in anything but max_epochs, train_on_devel and hoisted_lstm (a training-speed option:
+# the same states and gradients within float32 rounding, tests/test_hoisted.py).
 check_flags() {
   "$py" - "$1/train_config.json" "$2/train_config.json" <<'PY' || { rm -r "$2"; exit 1; }
 import dataclasses, json, os, sys
@@ -27,7 +28,7 @@ for path in sys.argv[1:]:
     config.update(json.load(f))
   config["init_from_bilm"] = os.path.basename(config["init_from_bilm"])  # checkouts differ
   configs.append(config)
-differ = sorted(k for k in configs[0] if k not in ("max_epochs", "train_on_devel")
+differ = sorted(k for k in configs[0] if k not in ("max_epochs", "train_on_devel", "hoisted_lstm")
                 and configs[0][k] != configs[1][k])
 if differ:
   sys.exit(f"{sys.argv[2]}: flags differ from the train-only run's {sys.argv[1]} in {differ}; "
