@@ -12,10 +12,12 @@ import tensorflow as tf
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _write_run(path: str, config: dict, scores: dict):
+def _write_run(path: str, config: dict, scores: dict, tagger: dict):
   os.makedirs(path)
   with open(os.path.join(path, "train_config.json"), "w") as f:
     json.dump(config, f)
+  with open(os.path.join(path, "tagger_config.json"), "w") as f:
+    json.dump(tagger, f)
   with open(os.path.join(path, "scores.json"), "w") as f:
     json.dump(scores, f)
 
@@ -29,14 +31,20 @@ class RunTrainDevelTest(tf.test.TestCase):
          "1", "train_only", "no", "--init_from_bilm=biomed5m_10epoch"],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
-  def _setup(self, final_config: dict) -> tuple:
+  def _setup(self, final_config: dict, final_tagger: dict = None) -> tuple:
     cwd = os.path.join(self.get_temp_dir(), self.id().rsplit(".", 1)[-1])
     source = {"seed": 1, "max_epochs": 40, "encoder_lr_scale": 0.5,
               "init_from_bilm": "/elsewhere/checkpoints/biomed5m_10epoch"}
+    tagger = {"encoder": {"word_vocab_size": 50497, "char_vocab_size": 172, "lstm_units": 200},
+              "num_tags": 5, "top_lstm_units": 200}
     _write_run(os.path.join(cwd, "results", "train_only", "toy", "seed1"), source,
-               {"best_epoch": 7, "devel": {}})
+               {"best_epoch": 7, "devel": {}}, tagger)
     final = os.path.join(cwd, "results", "final", "toy", "seed1")
-    _write_run(final, dict(source, **final_config), {"best_epoch": 7, "train_on_devel": True})
+    # devel's words enlarge the vocabulary: not a difference of flags
+    final_tagger = final_tagger or dict(
+        tagger, encoder=dict(tagger["encoder"], word_vocab_size=50916, char_vocab_size=173))
+    _write_run(final, dict(source, **final_config), {"best_epoch": 7, "train_on_devel": True},
+               final_tagger)
     return cwd, final
 
   def test_a_finished_run_with_the_same_flags_is_kept(self):
@@ -53,6 +61,16 @@ class RunTrainDevelTest(tf.test.TestCase):
     proc = self._run(cwd)
     self.assertEqual(proc.returncode, 0, proc.stderr)
     self.assertTrue(os.path.isfile(os.path.join(final, "scores.json")))
+
+  def test_a_finished_run_of_another_model_is_removed(self):
+    # the same training flags, but without the train-only run's top BiLSTM, and wider
+    cwd, final = self._setup({"max_epochs": 8, "train_on_devel": True},
+                             {"encoder": {"lstm_units": 400}, "num_tags": 5})
+    proc = self._run(cwd)
+    self.assertEqual(proc.returncode, 1)
+    self.assertIn("['encoder.lstm_units', 'top_lstm_units']", proc.stderr)
+    self.assertLen(proc.stderr.strip().splitlines(), 1)
+    self.assertFalse(os.path.exists(final))
 
   def test_a_finished_run_with_other_flags_is_removed_with_one_clear_line(self):
     cwd, final = self._setup({"max_epochs": 8, "train_on_devel": True,

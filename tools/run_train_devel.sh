@@ -3,8 +3,9 @@
 # epochs is chosen on devel by a train-only run (its best epoch + 1, read from
 # results/FROM_GROUP/NAME/seedK/scores.json), then a tagger with the same flags and seed trains
 # on train + devel for exactly that many epochs and is scored on test. Results land in
-# results/GROUP/NAME/seedK/ (tools/run_taggers.sh); each run's train_config.json must equal the
-# train-only run's but for max_epochs, train_on_devel and hoisted_lstm, or the script stops.
+# results/GROUP/NAME/seedK/ (tools/run_taggers.sh); each run's train_config.json and
+# tagger_config.json must equal the train-only run's (check_flags says where they may differ),
+# or the script stops.
 #
 #   tools/run_train_devel.sh GROUP NAME DATA_DIR "SEEDS" FROM_GROUP SHIP [the train-only run's flags...]
 #   tools/run_train_devel.sh tagger_bilm_init_traindev ncbi_disease ../shared/data/NCBI-disease-IOB \
@@ -16,23 +17,41 @@ here=$(dirname "$0")
 py=${PYTHON:-python}
 # Stops (and removes the run's results) if its train_config.json differs from the train-only
 # run's in anything but max_epochs, train_on_devel and hoisted_lstm (a training-speed option:
-# the same states and gradients within float32 rounding, tests/test_hoisted.py).
+# the same states and gradients within float32 rounding, tests/test_hoisted.py), or its
+# tagger_config.json (sizes, --top_lstm_units, --bilm_features) in anything but the
+# vocabulary sizes, which devel's words and characters change.
 check_flags() {
-  "$py" - "$1/train_config.json" "$2/train_config.json" <<'PY' || { rm -r "$2"; exit 1; }
+  "$py" - "$1" "$2" <<'PY' || { rm -r "$2"; exit 1; }
 import dataclasses, json, os, sys
-from tf_bilm_ner.config import TrainConfig
-configs = []
-for path in sys.argv[1:]:
-  config = dataclasses.asdict(TrainConfig())  # keys older runs lack hold their defaults
+from tf_bilm_ner.config import TaggerConfig, TrainConfig
+
+def load(run, name, default):
+  config = dataclasses.asdict(default)  # keys older runs lack hold their defaults
+  path = os.path.join(run, name)
+  if name == "tagger_config.json" and not os.path.exists(path):
+    return {}  # runs of before the file was stored: nothing to compare
   with open(path, encoding="utf-8") as f:
-    config.update(json.load(f))
-  config["init_from_bilm"] = os.path.basename(config["init_from_bilm"])  # checkouts differ
-  configs.append(config)
-differ = sorted(k for k in configs[0] if k not in ("max_epochs", "train_on_devel", "hoisted_lstm")
-                and configs[0][k] != configs[1][k])
+    loaded = json.load(f)
+  if name == "tagger_config.json":
+    config["encoder"].update(loaded.pop("encoder", {}))
+    encoder = config.pop("encoder")
+    config.update({"encoder." + k: v for k, v in encoder.items() if not k.endswith("vocab_size")})
+  config.update(loaded)
+  return config
+
+differ = []
+for name, default, free in (
+    ("train_config.json", TrainConfig(), ("max_epochs", "train_on_devel", "hoisted_lstm")),
+    ("tagger_config.json", TaggerConfig(), ())):
+  source, final = (load(run, name, default) for run in sys.argv[1:])
+  for config in (source, final):
+    if "init_from_bilm" in config:
+      config["init_from_bilm"] = os.path.basename(config["init_from_bilm"])  # checkouts differ
+  if source and final:
+    differ += sorted(k for k in source if k not in free and source[k] != final.get(k))
 if differ:
-  sys.exit(f"{sys.argv[2]}: flags differ from the train-only run's {sys.argv[1]} in {differ}; "
-           "its results were removed")
+  sys.exit(f"{sys.argv[2]}/train_config.json: flags differ from the train-only run's "
+           f"{sys.argv[1]}/train_config.json in {differ}; its results were removed")
 PY
 }
 for seed in $seeds; do
