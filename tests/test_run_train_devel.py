@@ -72,6 +72,17 @@ class RunTrainDevelTest(tf.test.TestCase):
     self.assertLen(proc.stderr.strip().splitlines(), 1)
     self.assertFalse(os.path.exists(final))
 
+  def test_an_unreadable_source_config_stops_with_one_line_and_removes_nothing(self):
+    cwd, final = self._setup({"max_epochs": 8, "train_on_devel": True})
+    with open(os.path.join(cwd, "results", "train_only", "toy", "seed1", "train_config.json"),
+              "w") as f:
+      f.write("{not json")
+    proc = self._run(cwd)
+    self.assertEqual(proc.returncode, 1)
+    self.assertIn("train_only/toy/seed1/train_config.json: a readable JSON config", proc.stderr)
+    self.assertLen(proc.stderr.strip().splitlines(), 1)
+    self.assertTrue(os.path.isfile(os.path.join(final, "scores.json")))
+
   def test_a_finished_run_with_other_flags_is_removed_with_one_clear_line(self):
     cwd, final = self._setup({"max_epochs": 8, "train_on_devel": True,
                               "encoder_lr_scale": 0.25, "patience": 3})

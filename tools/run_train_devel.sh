@@ -15,44 +15,57 @@ group=$1 name=$2 data=$3 seeds=$4 from=$5 ship=$6
 shift 6
 here=$(dirname "$0")
 py=${PYTHON:-python}
-# Stops (and removes the run's results) if its train_config.json differs from the train-only
+# Stops, and removes the run's results, if its train_config.json differs from the train-only
 # run's in anything but max_epochs, train_on_devel and hoisted_lstm (a training-speed option:
 # the same states and gradients within float32 rounding, tests/test_hoisted.py), or its
 # tagger_config.json (sizes, --top_lstm_units, --bilm_features) in anything but the
-# vocabulary sizes, which devel's words and characters change.
+# vocabulary sizes, which devel's words and characters change. An unreadable config stops the
+# script with one line and removes nothing.
 check_flags() {
-  "$py" - "$1" "$2" <<'PY' || { rm -r "$2"; exit 1; }
+  local rc=0
+  "$py" - "$1" "$2" <<'PY' || rc=$?
 import dataclasses, json, os, sys
 from tf_bilm_ner.config import TaggerConfig, TrainConfig
 
-def load(run, name, default):
-  config = dataclasses.asdict(default)  # keys older runs lack hold their defaults
-  path = os.path.join(run, name)
-  if name == "tagger_config.json" and not os.path.exists(path):
-    return {}  # runs of before the file was stored: nothing to compare
-  with open(path, encoding="utf-8") as f:
-    loaded = json.load(f)
-  if name == "tagger_config.json":
-    config["encoder"].update(loaded.pop("encoder", {}))
-    encoder = config.pop("encoder")
-    config.update({"encoder." + k: v for k, v in encoder.items() if not k.endswith("vocab_size")})
-  config.update(loaded)
-  return config
+def load(path, default):
+  """The config at `path` as flat keys ("encoder.lstm_units"); keys older runs lack hold
+  `default`'s values; None for a tagger_config.json older runs did not store."""
+  if not os.path.exists(path) and isinstance(default, TaggerConfig):
+    return None
+  try:
+    with open(path, encoding="utf-8") as f:
+      loaded = json.load(f)
+  except (OSError, ValueError) as e:
+    sys.exit(f"{path}: a readable JSON config is needed to compare the runs' flags ({e})")
+  config = dataclasses.asdict(default)
+  for key, value in loaded.items():
+    config[key] = dict(config[key], **value) if isinstance(value, dict) else value
+  flat = {}
+  for key, value in config.items():
+    if isinstance(value, dict):
+      flat.update({f"{key}.{k}": v for k, v in value.items()})
+    else:
+      flat[key] = value
+  return flat
 
 differ = []
 for name, default, free in (
     ("train_config.json", TrainConfig(), ("max_epochs", "train_on_devel", "hoisted_lstm")),
-    ("tagger_config.json", TaggerConfig(), ())):
-  source, final = (load(run, name, default) for run in sys.argv[1:])
+    ("tagger_config.json", TaggerConfig(), ("encoder.word_vocab_size", "encoder.char_vocab_size"))):
+  source, final = (load(os.path.join(run, name), default) for run in sys.argv[1:])
+  if source is None or final is None:
+    continue  # nothing to compare
   for config in (source, final):
     if "init_from_bilm" in config:
       config["init_from_bilm"] = os.path.basename(config["init_from_bilm"])  # checkouts differ
-  if source and final:
-    differ += sorted(k for k in source if k not in free and source[k] != final.get(k))
+  differ += sorted(k for k in source if k not in free and source[k] != final.get(k))
 if differ:
-  sys.exit(f"{sys.argv[2]}/train_config.json: flags differ from the train-only run's "
-           f"{sys.argv[1]}/train_config.json in {differ}; its results were removed")
+  print(f"{sys.argv[2]}: flags differ from the train-only run's {sys.argv[1]} in {differ} "
+        "(train_config.json, tagger_config.json); its results were removed", file=sys.stderr)
+  sys.exit(3)
 PY
+  if [ "$rc" = 3 ]; then rm -r "$2"; fi   # only a run of other flags is removed
+  if [ "$rc" != 0 ]; then exit 1; fi
 }
 for seed in $seeds; do
   source_dir=results/$from/$name/seed$seed
