@@ -5,6 +5,7 @@ model through evaluation.evaluate_file): a full-precision package must score the
 """
 import json
 import os
+import shutil
 import tempfile
 from unittest import mock
 
@@ -51,6 +52,7 @@ class ShippingTest(tf.test.TestCase):
                      ("disease", "tagger", "biomed5m_10epoch", 3, 4))
     self.assertEqual(manifest["training_data"]["terms"], "public domain")
     self.assertEqual(sorted(manifest["training_data"]["files"]), ["devel", "test", "train"])
+    self.assertEqual(manifest["training_data"]["trained_on"], ["train"])
     self.assertEqual(shipping.check_package(out), manifest)
     self.assertIn("saved_model.pb", manifest["files_sha256_prefix"])
     self.assertEqual(os.listdir(self.get_temp_dir()), ["disease"])  # no build leftovers
@@ -63,6 +65,26 @@ class ShippingTest(tf.test.TestCase):
       f.write("B-Extra\n")
     with self.assertRaisesRegex(UserError, "tags.txt: sha256 .* is not the manifest's"):
       shipping.check_package(out)
+
+  def test_a_tagger_trained_on_devel_has_no_devel_score(self):
+    """The final-model protocol (train + devel): devel is not held out, so the manifest says
+    what the tagger was trained on and scores test alone."""
+    run_dir = os.path.join(self.get_temp_dir(), "final_run")
+    shutil.copytree(self.run_dir, run_dir)
+    TrainConfig(seed=3, train_on_devel=True, max_epochs=5).save(
+        os.path.join(run_dir, "train_config.json"))
+    scores = {"test": self.run_scores["test"], "best_epoch": 5, "epochs_run": 5,
+              "train_on_devel": True}
+    with open(os.path.join(run_dir, "eval", "scores.json"), "w") as f:
+      json.dump(scores, f)
+    out = os.path.join(self.get_temp_dir(), "final")
+    manifest = shipping.package_tagger(run_dir, out, "final", DATA, "public domain",
+                                       export.ExportConfig())
+    self.assertEqual(manifest["training_data"]["trained_on"], ["train", "devel"])
+    self.assertEqual(list(manifest["scores"]), ["test"])
+    self.assertEqual(manifest["scores"]["test"], self.run_scores["test"])
+    self.assertEqual(list(manifest["run_scores"]), ["test"])
+    self.assertEqual((manifest["best_epoch"], manifest["epochs_run"]), (5, 5))
 
   def test_compact_package_and_binary(self):
     out = os.path.join(self.get_temp_dir(), "small")

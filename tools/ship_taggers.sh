@@ -6,6 +6,11 @@
 #
 #   tools/ship_taggers.sh "disease bc5cdr gene jnlpba" [extra train_tagger flags...]
 #
+# Final models on train + devel (the literature's protocol; no devel score in the manifest),
+# for the epochs that results/README.md's "Final models on train + devel" chose on devel:
+#
+#   tools/ship_taggers.sh bc5cdr --train_on_devel --max_epochs=8 --hoisted_lstm
+#
 # BILM (default biomed5m_10epoch): the BiLM the taggers start from, a shipped name or a path.
 # Run from the repository root. SHARED_DATA (default ../shared/data): where BC5CDR, BC2GM and JNLPBA are. Each run directory
 # is runs/ship/NAME: rerun the same command after an interruption and training resumes.

@@ -3,10 +3,15 @@ manifest, found by name by `load_tagger` / `tf-bilm-predict --model=NAME` when i
 checkpoints/.
 
   <out_dir>/saved_model.pb, variables/, assets/, assets.extra/   the SavedModel
-  <out_dir>/manifest.json   name, entity types, training data (files, sha256, terms), the BiLM
-                            it was initialised from, test and devel scores of the shipped
-                            SavedModel itself (micro and per type) beside the run's own,
-                            sizes, export settings, commands and commits, sha256 of every file
+  <out_dir>/manifest.json   name, entity types, training data (files, sha256, terms, which
+                            splits it was trained on), the BiLM it was initialised from, test
+                            and devel scores of the shipped SavedModel itself (micro and per
+                            type) beside the run's own, sizes, export settings, commands and
+                            commits, sha256 of every file
+
+A tagger trained on train + devel (`TrainConfig.train_on_devel`, the literature's protocol for
+final models) has no held-out devel: its manifest says `"trained_on": ["train", "devel"]` and
+has no devel score, only test's.
 
 The scores are computed on the SavedModel as shipped (float16 table, cut vocabulary), so the
 manifest's figures are the ones a user gets.
@@ -60,7 +65,8 @@ def package_tagger(run_dir: str, out_dir: str, name: str, data: Dict[str, str],
 
   Args:
     data: "train", "devel", "test" -> the labeled files the tagger was trained and is scored
-      on (devel and test are scored with the shipped SavedModel).
+      on (devel and test are scored with the shipped SavedModel; devel only when it was held
+      out, not when the run trained on it).
     data_terms: the training data's licence and attribution, copied into the manifest.
   """
   if os.path.exists(out_dir) and not overwrite:
@@ -76,18 +82,20 @@ def package_tagger(run_dir: str, out_dir: str, name: str, data: Dict[str, str],
   tmp = f"{out_dir.rstrip('/')}.build-{os.getpid()}"
   shutil.rmtree(tmp, ignore_errors=True)
   path = export.export(run_dir, tmp, version=1, export_config=export_config)
+  trained_on = ["train", "devel"] if train_config.get("train_on_devel") else ["train"]
   scores = {split: score_saved_model(path, data[split], entity_type)
-            for split in ("devel", "test") if data.get(split)}
+            for split in ("devel", "test") if data.get(split) and split not in trained_on}
   manifest = {
       "name": name, "kind": "tagger",
       "entity_types": sorted(scores["test"]["per_type"]) if "test" in scores else [],
       "training_data": {"files": {s: {"path": p, "sha256_prefix": provenance.sha256_prefix(p)}
                                   for s, p in data.items() if p},
-                        "terms": data_terms},
+                        "trained_on": trained_on, "terms": data_terms},
       "init_from_bilm": os.path.basename(train_config.get("init_from_bilm", "")) or None,
       "scores": scores,
       "run_scores": {s: run_scores[s] for s in ("devel", "test") if s in run_scores},
-      "best_epoch": run_scores.get("best_epoch"), "seed": train_config.get("seed"),
+      "best_epoch": run_scores.get("best_epoch"), "epochs_run": run_scores.get("epochs_run"),
+      "seed": train_config.get("seed"),
       "export_config": json.loads(export_config.to_json()),
       "training": run_scores.get("provenance"),
       "packaging": provenance.record(list(data.values()), started=started)}
