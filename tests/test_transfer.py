@@ -351,6 +351,37 @@ class TransferTest(tf.test.TestCase):
     self.assertIn("--lstm_units=30 but the BiLM in --init_from_bilm has lstm_units=29",
                   proc.stderr)
 
+  def test_continue_from_a_package_without_softmax_fits_a_new_one_first(self):
+    """A shipped BiLM has no softmax: --softmax_warmup_steps=N trains a new one for N steps
+    with the encoder frozen (it keeps the package's values exactly), then everything."""
+    plain = os.path.join(self.get_temp_dir(), "package_no_softmax")
+    self.assertEqual(_run("package_bilm.py", f"--bilm={self.bilm_dir}",
+                          f"--output_dir={plain}").returncode, 0)
+    run = os.path.join(self.get_temp_dir(), "adapted")
+    flags = [f"--shards_dir={self.shards}", f"--run_dir={run}", f"--init_from_bilm={plain}",
+             "--softmax_warmup_steps=2", "--num_sampled=31", "--batch_tokens=397"]
+    proc = _run("train_bilm.py", *flags, "--max_steps=2")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("no softmax in it: a new one, trained alone first", proc.stderr)
+    stored = tf.train.load_checkpoint(surgery.load_source(plain).checkpoint)
+    def weights(reader):
+      return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+              if k.startswith("model/") and "OPTIMIZER" not in k}
+    warmed = weights(tf.train.load_checkpoint(surgery.load_source(run).checkpoint))
+    for key in ENC_NAMES:
+      key += surgery.SUFFIX
+      self.assertAllEqual(warmed[key], stored.get_tensor(key).astype("float32"))
+    proc = _run("train_bilm.py", *flags, "--max_steps=3")  # resumes: step 3 trains everything
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    self.assertIn("softmax warm-up done after 2 steps", proc.stderr)
+    after = weights(tf.train.load_checkpoint(surgery.load_source(run).checkpoint))
+    for key in ENC_NAMES + ["model/softmax_weights", "model/softmax_biases"]:
+      key += surgery.SUFFIX
+      self.assertNotAllClose(after[key], warmed[key], msg=key)
+    proc = _run("train_bilm.py", f"--shards_dir={self.shards}", f"--run_dir={run}_bad",
+                "--softmax_warmup_steps=2", "--max_steps=1")
+    self.assertIn("--softmax_warmup_steps needs --init_from_bilm", proc.stderr)
+
   def test_package_chains_the_history_of_earlier_runs(self):
     """A BiLM pretrained in three runs (each continuing the last) gets one per-epoch history:
     the earlier runs' rows (oldest first), then its own, each naming its run."""

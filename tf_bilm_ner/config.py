@@ -227,6 +227,9 @@ class BiLMTrainConfig(_Config):
                                   # values, faster (gradient sums in another order)
   hoisted_lstm: bool = False      # both LSTMs as `layers/hoisted.py` runs them: input projections
                                   # out of the loop, hand-written gradient; same sums, faster
+  softmax_warmup_steps: int = 0   # with init_from_bilm: the first N optimiser steps train the
+                                  # softmax alone (encoder frozen); a source without a softmax
+                                  # (a shipped package) needs N > 0, its softmax starting random
 
   def validate(self) -> None:
     super().validate()
@@ -236,3 +239,6 @@ class BiLMTrainConfig(_Config):
                  "max_tokens_per_line"):
       if getattr(self, name) <= 0:
         raise ConfigError(f"BiLMTrainConfig.{name} must be positive, got {getattr(self, name)}")
+    if self.softmax_warmup_steps < 0 or (self.softmax_warmup_steps and not self.init_from_bilm):
+      raise ConfigError("BiLMTrainConfig.softmax_warmup_steps must be >= 0, and needs "
+                        f"init_from_bilm; got {self.softmax_warmup_steps}")

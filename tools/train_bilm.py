@@ -52,6 +52,10 @@ flags.DEFINE_string("init_from_bilm", None, "Continue pretraining from this BiLM
 flags.DEFINE_bool("init_position", False, "With --init_from_bilm: start at the epoch and batch "
                   "where that BiLM stopped (the same shards and --seed give the rest of its "
                   "pass): continues an interrupted pretraining from a package.")
+flags.DEFINE_integer("softmax_warmup_steps", 0, "With --init_from_bilm: the first N steps "
+                     "train the softmax alone, the encoder frozen. Needed (N > 0) to continue "
+                     "from a BiLM packaged without its softmax, as the shipped ones are: the "
+                     "softmax then starts random.")
 flags.DEFINE_bool("unique_chars", False, "The CharCNN runs once per distinct token of a batch: "
                   "the same values, faster steps (gradients summed in another order).")
 flags.DEFINE_bool("hoisted_lstm", False, "Both LSTMs with their input projections out of the "
@@ -83,8 +87,9 @@ def _strategy():
 def _validate_flag_combinations():
   if FLAGS.steps_per_epoch < 0:
     raise app.UsageError(f"--steps_per_epoch must be >= 0, got {FLAGS.steps_per_epoch}")
-  if FLAGS.init_position and not FLAGS.init_from_bilm:
-    raise app.UsageError("--init_position needs --init_from_bilm")
+  for name in ("init_position", "softmax_warmup_steps"):
+    if FLAGS[name].value and not FLAGS.init_from_bilm:
+      raise app.UsageError(f"--{name} needs --init_from_bilm")
 
 
 def _patterns():
@@ -124,7 +129,7 @@ def _configs():
       seed=FLAGS.seed, precision=FLAGS.precision, optimizer=FLAGS.optimizer,
       init_from_bilm=os.path.abspath(source.checkpoint) if source else "",
       init_position=FLAGS.init_position, unique_chars=FLAGS.unique_chars,
-      hoisted_lstm=FLAGS.hoisted_lstm)
+      hoisted_lstm=FLAGS.hoisted_lstm, softmax_warmup_steps=FLAGS.softmax_warmup_steps)
   train_config.validate()
   return config, train_config
 

@@ -161,6 +161,8 @@ class _BiLMRun:
     self.per_replica_tokens = max(self.config.max_tokens_per_line,
                                   self.config.batch_tokens // replicas)
     self.train_step = bilm_steps.make_train_step(self.bilm, self.optimizer, self.strategy)
+    self.softmax_step = bilm_steps.make_train_step(self.bilm, self.optimizer, self.strategy,
+                                                   softmax_only=True)
     self.writers = {k: tf.summary.create_file_writer(os.path.join(self.dir, "tensorboard", k))
                     if self.chief else tf.summary.create_noop_writer()
                     for k in ("train", "valid")}
@@ -176,7 +178,8 @@ class _BiLMRun:
                  distribute.num_workers(self.strategy))
 
   def _warm_start(self) -> None:
-    warm_start.warm_start(self.bilm, self.config.init_from_bilm)
+    warm_start.warm_start(self.bilm, self.config.init_from_bilm,
+                          fresh_softmax_ok=self.config.softmax_warmup_steps > 0)
     if self.config.init_position:
       epoch, batch = warm_start.source_position(self.config.init_from_bilm)
       self.epoch_var.assign(epoch)
@@ -235,8 +238,12 @@ class _BiLMRun:
     last_save, tokens, losses, stop = time.time(), 0, [], False
     done = {k: float(v) if skip else 0.0 for k, v in self.stats.items()}
     t0 = time.time()
+    warmup = self.config.softmax_warmup_steps
     for i, batch in enumerate(data, start=skip):
-      losses.append(self.train_step(batch))
+      step = self.softmax_step if steps_before + i < warmup else self.train_step
+      if warmup and steps_before + i == warmup:
+        logging.info("softmax warm-up done after %d steps: the encoder trains from here", warmup)
+      losses.append(step(batch))
       lengths = self.strategy.experimental_local_results(batch["lengths"])
       n = int(sum(int(tf.reduce_sum(x)) for x in lengths))
       tokens += n

@@ -56,20 +56,23 @@ def perplexity(bilm: BiLM, dataset: tf.data.Dataset) -> Dict[str, float]:
 
 
 def make_train_step(bilm: BiLM, optimizer: tf.keras.optimizers.Optimizer,
-                    strategy: tf.distribute.Strategy):
+                    strategy: tf.distribute.Strategy, softmax_only: bool = False):
   """A traced step on one (distributed) batch -> mean sampled losses (forward, backward).
 
   Each replica's loss is divided by the number of replicas, since the strategy
-  sums gradients across replicas.
+  sums gradients across replicas. `softmax_only`: the step updates the softmax weights and
+  biases alone (the encoder is frozen; no gradient flows into it).
   """
   replicas = strategy.num_replicas_in_sync
+  variables = ([bilm.softmax_weights, bilm.softmax_biases] if softmax_only
+               else bilm.trainable_variables)
 
   def replica_step(batch):
     with tf.GradientTape() as tape:
       losses = bilm.sampled_loss(batch, training=True)
       loss = 0.5 * (losses["forward"] + losses["backward"]) / replicas
-    grads = tape.gradient(loss, bilm.trainable_variables)
-    optimizer.apply_gradients(zip(grads, bilm.trainable_variables))
+    grads = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(grads, variables))
     return losses["forward"], losses["backward"]
 
   @tf.function(reduce_retracing=True)

@@ -9,11 +9,14 @@ from absl import logging
 from tf_bilm_ner.models.bilm import BiLM
 from tf_bilm_ner.transfer import surgery
 
-def warm_start(bilm: BiLM, path: str) -> None:
+def warm_start(bilm: BiLM, path: str, fresh_softmax_ok: bool = False) -> None:
   """Sets every weight of `bilm` (encoder and softmax) from the BiLM at `path`.
 
-  `path`: a train_bilm run directory, a checkpoint prefix, or a package made with
-  `include_softmax` (float16 weights are cast). Sizes and vocabularies must be the source's.
+  `path`: a train_bilm run directory, a checkpoint prefix, or a package (float16 weights are
+  cast). Sizes and vocabularies must be the source's. A source without the softmax (a package
+  made without `include_softmax`, as shipped) is refused unless `fresh_softmax_ok`: then only
+  the encoder is set and the softmax keeps its random initialisation (the caller trains it
+  first with the encoder frozen: `BiLMTrainConfig.softmax_warmup_steps`).
   Raises:
     surgery.TransferError: unreadable source, other sizes, or no softmax in it.
   """
@@ -22,16 +25,20 @@ def warm_start(bilm: BiLM, path: str) -> None:
                        names=("word_vocab_size", "char_vocab_size") + surgery.SHARED_SIZES)
   reader = tf.train.load_checkpoint(source.checkpoint)
   variables = {f"encoder/{k}": get(bilm.encoder) for k, get in surgery.ENCODER_VARIABLES.items()}
-  variables.update(softmax_weights=bilm.softmax_weights, softmax_biases=bilm.softmax_biases)
+  has_softmax = reader.has_tensor(f"model/softmax_weights{surgery.SUFFIX}")
+  if has_softmax or not fresh_softmax_ok:
+    variables.update(softmax_weights=bilm.softmax_weights, softmax_biases=bilm.softmax_biases)
   for name, var in variables.items():
     key = f"model/{name}{surgery.SUFFIX}"
     if not reader.has_tensor(key):
       raise surgery.TransferError(
           f"{source.checkpoint}: has no {name}; continuing pretraining needs the softmax "
-          "(package the BiLM with --include_softmax, or use its train_bilm run directory)")
+          "(package the BiLM with --include_softmax, or use its train_bilm run directory), "
+          "or --softmax_warmup_steps to fit a new one first")
     var.assign(tf.cast(reader.get_tensor(key), var.dtype))
-  logging.info("pretraining continues from %s (%d variables; the optimiser starts afresh)",
-               source.checkpoint, len(variables))
+  logging.info("pretraining continues from %s (%d variables%s; the optimiser starts afresh)",
+               source.checkpoint, len(variables),
+               "" if has_softmax else "; no softmax in it: a new one, trained alone first")
 
 
 POSITION_KEYS = ("epoch", "batches_in_epoch")  # train_bilm's position in its data, checkpointed
