@@ -75,7 +75,7 @@ class ShippedTaggersTest(tf.test.TestCase):
     spans = load_tagger("bc5cdr")("Cisplatin causes nephrotoxicity.")
     self.assertEqual([(s.start, s.end, s.type, s.text) for s in spans],
                      [(0, 9, "Chemical", "Cisplatin"), (17, 31, "Disease", "nephrotoxicity")])
-    self.assertEqual(str(spans[0]), "0-9 Chemical 'Cisplatin' 0.998 bc5cdr")
+    self.assertEqual(str(spans[0]), "0-9 Chemical 'Cisplatin' 0.999 bc5cdr")
 
   def test_disease_finds_the_sample_disease(self):
     spans = load_tagger("disease")(SAMPLE)
