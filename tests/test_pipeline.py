@@ -13,6 +13,7 @@ from tf_bilm_ner import pipeline
 from tf_bilm_ner.config import (BiLMConfig, BiLMTrainConfig, EncoderConfig, TaggerConfig,
                                 TrainConfig)
 from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.transfer import warm_start
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -151,6 +152,11 @@ class PipelineTest(tf.test.TestCase):
         with open(os.path.join(run_dir, "tagger_bilm", "transfer.json")) as f:
           self.assertGreater(json.load(f)["words_mapped"], 100)
         self.assertIn("continued pretraining", pipeline.table(summary))
+        if adapt:  # the source has its softmax: no warm-up (a shipped BiLM would get one)
+          with open(os.path.join(run_dir, "bilm", "bilm_train_config.json")) as f:
+            self.assertEqual(json.load(f)["softmax_warmup_steps"], 0)
+    self.assertTrue(warm_start.has_softmax(bilm))
+    self.assertFalse(warm_start.has_softmax("biomed5m_10epoch"))
     with self.assertRaisesRegex(pipeline.ConfigError, "adapt_epochs must be >= 0, and needs"):
       dataclasses.replace(tiny(), adapt_epochs=1).validate()
 

@@ -34,7 +34,7 @@ from tf_bilm_ner.training import fine_tuning
 from tf_bilm_ner.training import parallel
 from tf_bilm_ner.training import pretraining
 from tf_bilm_ner.training import run_dir as run_dir_lib
-from tf_bilm_ner.transfer import surgery
+from tf_bilm_ner.transfer import surgery, warm_start
 from tf_bilm_ner.config import (BiLMConfig, BiLMTrainConfig, ConfigError, EncoderConfig,
                                 TaggerConfig, TrainConfig, _Config)
 from tf_bilm_ner.data import sharding
@@ -60,7 +60,9 @@ class PipelineConfig(_Config):
   bilm_source: str = ""   # "": pretrain `bilm` from scratch on the unlabeled text; else start
                           # from this BiLM (a shipped name or a path), its own sizes and vocabulary
   adapt_epochs: int = 0   # with bilm_source: epochs of continued pretraining on the unlabeled
-                          # text (domain adaptation; needs the BiLM's softmax); 0: use it as is
+                          # text (domain adaptation); 0: use it as is
+  adapt_softmax_warmup_steps: int = 150  # with adapt_epochs, from a BiLM shipped without its
+                          # softmax: steps that first train a new softmax alone, encoder frozen
   parallel_taggers: bool = True  # train the BiLM-init and random-init taggers at once, each
                                  # in its own process with half the cores (training/parallel.py)
 
@@ -73,6 +75,8 @@ class PipelineConfig(_Config):
       raise ConfigError("PipelineConfig.max_words must be >= 3 and num_shards >= 1")
     if self.adapt_epochs < 0 or (self.adapt_epochs and not self.bilm_source):
       raise ConfigError("PipelineConfig.adapt_epochs must be >= 0, and needs bilm_source")
+    if self.adapt_softmax_warmup_steps < 0:
+      raise ConfigError("PipelineConfig.adapt_softmax_warmup_steps must be >= 0")
 
   @property
   def pretrains(self) -> bool:
@@ -211,8 +215,10 @@ def _pretrain(run_dir: str, corpus: str, config: PipelineConfig, source: str) ->
   if source:  # continued pretraining: the source's sizes and vocabularies
     loaded = surgery.load_source(source)
     bilm_config = surgery.continued_config(loaded, bilm_config, {})
+    warmup = 0 if warm_start.has_softmax(source) else config.adapt_softmax_warmup_steps
     train_config = dataclasses.replace(train_config, epochs=config.adapt_epochs,
-                                       init_from_bilm=os.path.abspath(loaded.checkpoint))
+                                       init_from_bilm=os.path.abspath(loaded.checkpoint),
+                                       softmax_warmup_steps=warmup)
   return pretraining.pretrain(
       os.path.join(corpus, "train-*"), os.path.join(corpus, "valid-*"),
       os.path.join(run_dir, "bilm"), bilm_config, train_config,

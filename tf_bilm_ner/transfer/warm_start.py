@@ -41,6 +41,13 @@ def warm_start(bilm: BiLM, path: str, fresh_softmax_ok: bool = False) -> None:
                "" if has_softmax else "; no softmax in it: a new one, trained alone first")
 
 
+def has_softmax(path: str) -> bool:
+  """Whether the BiLM at `path` (as `warm_start` takes it) has its softmax: a train_bilm run
+  does, a package only if made with `include_softmax` (the shipped ones are not)."""
+  reader = tf.train.load_checkpoint(surgery.load_source(path).checkpoint)
+  return reader.has_tensor(f"model/softmax_weights{surgery.SUFFIX}")
+
+
 POSITION_KEYS = ("epoch", "batches_in_epoch")  # train_bilm's position in its data, checkpointed
 
 
