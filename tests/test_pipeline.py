@@ -157,6 +157,13 @@ class PipelineTest(tf.test.TestCase):
             self.assertEqual(json.load(f)["softmax_warmup_steps"], 0)
     self.assertTrue(warm_start.has_softmax(bilm))
     self.assertFalse(warm_start.has_softmax("biomed5m_10epoch"))
+    # A shipped BiLM (no softmax): the warm-up, but never more than half the adaptation.
+    config = dataclasses.replace(tiny(), bilm_source="biomed5m_10epoch", adapt_epochs=2)
+    batch = config.bilm_train.batch_tokens
+    self.assertEqual(pipeline.adapt_warmup_steps(config, "biomed5m_10epoch", 7 * batch), 7)
+    self.assertEqual(pipeline.adapt_warmup_steps(config, "biomed5m_10epoch", 10**4 * batch),
+                     config.adapt_softmax_warmup_steps)
+    self.assertEqual(pipeline.adapt_warmup_steps(config, bilm, 7 * batch), 0)
     with self.assertRaisesRegex(pipeline.ConfigError, "adapt_epochs must be >= 0, and needs"):
       dataclasses.replace(tiny(), adapt_epochs=1).validate()
 

@@ -63,6 +63,7 @@ class PipelineConfig(_Config):
                           # text (domain adaptation); 0: use it as is
   adapt_softmax_warmup_steps: int = 150  # with adapt_epochs, from a BiLM shipped without its
                           # softmax: steps that first train a new softmax alone, encoder frozen
+                          # (at most half the adaptation's steps: `adapt_warmup_steps`)
   parallel_taggers: bool = True  # train the BiLM-init and random-init taggers at once, each
                                  # in its own process with half the cores (training/parallel.py)
 
@@ -210,12 +211,28 @@ def _shard(corpus: str, inputs: Sequence[str], config: PipelineConfig) -> dict:
     return json.load(f)
 
 
+def adapt_warmup_steps(config: PipelineConfig, source: str, train_tokens: int) -> int:
+  """Softmax warm-up steps for continued pretraining from `source`: none if it has its
+  softmax; else `adapt_softmax_warmup_steps`, but at most half of the steps the adaptation
+  is expected to take (`adapt_epochs` passes over `train_tokens`), so that the encoder
+  itself adapts for the other half."""
+  if warm_start.has_softmax(source):
+    return 0
+  steps = config.adapt_epochs * -(-train_tokens // config.bilm_train.batch_tokens)
+  warmup = min(config.adapt_softmax_warmup_steps, steps // 2)
+  logging.info("%s has no softmax: a new one trains alone for the first %d of about %d steps",
+               source, warmup, steps)
+  return warmup
+
+
 def _pretrain(run_dir: str, corpus: str, config: PipelineConfig, source: str) -> List[dict]:
   bilm_config, train_config = config.bilm, config.bilm_train
   if source:  # continued pretraining: the source's sizes and vocabularies
     loaded = surgery.load_source(source)
     bilm_config = surgery.continued_config(loaded, bilm_config, {})
-    warmup = 0 if warm_start.has_softmax(source) else config.adapt_softmax_warmup_steps
+    with open(os.path.join(corpus, "manifest.json"), encoding="utf-8") as f:
+      tokens = sharding.train_tokens(json.load(f))
+    warmup = adapt_warmup_steps(config, source, tokens)
     train_config = dataclasses.replace(train_config, epochs=config.adapt_epochs,
                                        init_from_bilm=os.path.abspath(loaded.checkpoint),
                                        softmax_warmup_steps=warmup)
