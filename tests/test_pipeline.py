@@ -13,7 +13,7 @@ from tf_bilm_ner import pipeline
 from tf_bilm_ner.config import (BiLMConfig, BiLMTrainConfig, EncoderConfig, TaggerConfig,
                                 TrainConfig)
 from tf_bilm_ner.data.conll import read_conll
-from tf_bilm_ner.transfer import warm_start
+from tf_bilm_ner.transfer import surgery, warm_start
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -155,15 +155,16 @@ class PipelineTest(tf.test.TestCase):
         if adapt:  # the source has its softmax: no warm-up (a shipped BiLM would get one)
           with open(os.path.join(run_dir, "bilm", "bilm_train_config.json")) as f:
             self.assertEqual(json.load(f)["softmax_warmup_steps"], 0)
-    self.assertTrue(warm_start.has_softmax(bilm))
-    self.assertFalse(warm_start.has_softmax("biomed5m_10epoch"))
+    run, shipped = (surgery.load_source(b).checkpoint for b in (bilm, "biomed5m_10epoch"))
+    self.assertTrue(warm_start.has_softmax(run))
+    self.assertFalse(warm_start.has_softmax(shipped))
     # A shipped BiLM (no softmax): the warm-up, but never more than half the adaptation.
     config = dataclasses.replace(tiny(), bilm_source="biomed5m_10epoch", adapt_epochs=2)
     batch = config.bilm_train.batch_tokens
-    self.assertEqual(pipeline.adapt_warmup_steps(config, "biomed5m_10epoch", 7 * batch), 7)
-    self.assertEqual(pipeline.adapt_warmup_steps(config, "biomed5m_10epoch", 10**4 * batch),
+    self.assertEqual(pipeline.adapt_warmup_steps(config, shipped, 7 * batch), 7)
+    self.assertEqual(pipeline.adapt_warmup_steps(config, shipped, 10**4 * batch),
                      config.adapt_softmax_warmup_steps)
-    self.assertEqual(pipeline.adapt_warmup_steps(config, bilm, 7 * batch), 0)
+    self.assertEqual(pipeline.adapt_warmup_steps(config, run, 7 * batch), 0)
     with self.assertRaisesRegex(pipeline.ConfigError, "adapt_epochs must be >= 0, and needs"):
       dataclasses.replace(tiny(), adapt_epochs=1).validate()
 

@@ -161,9 +161,10 @@ def _run(run_dir: str, config: PipelineConfig, data_dir: str,
     if unlabeled is None:
       unlabeled = [stage("unlabeled sample", lambda: _sample(run_dir, data))]
     corpus = os.path.join(run_dir, "corpus")
-    stage("shard", lambda: _shard(corpus, unlabeled, config))
+    shards = stage("shard", lambda: _shard(corpus, unlabeled, config))
     history = stage("pretrain BiLM" if not bilm else "continue pretraining the BiLM",
-                    lambda: _pretrain(run_dir, corpus, config, bilm))
+                    lambda: _pretrain(run_dir, corpus, config, bilm,
+                                      sharding.train_tokens(shards)))
     bilm = os.path.join(run_dir, "bilm")
   inits = ("bilm", "random")
   args = {init: (run_dir, init, paths, config, os.path.abspath(bilm), entity_type)
@@ -211,28 +212,27 @@ def _shard(corpus: str, inputs: Sequence[str], config: PipelineConfig) -> dict:
     return json.load(f)
 
 
-def adapt_warmup_steps(config: PipelineConfig, source: str, train_tokens: int) -> int:
-  """Softmax warm-up steps for continued pretraining from `source`: none if it has its
-  softmax; else `adapt_softmax_warmup_steps`, but at most half of the steps the adaptation
-  is expected to take (`adapt_epochs` passes over `train_tokens`), so that the encoder
-  itself adapts for the other half."""
-  if warm_start.has_softmax(source):
+def adapt_warmup_steps(config: PipelineConfig, checkpoint: str, train_tokens: int) -> int:
+  """Softmax warm-up steps for continued pretraining from the BiLM `checkpoint`: none if it
+  has its softmax; else `adapt_softmax_warmup_steps`, but at most half of the steps the
+  adaptation is expected to take (`adapt_epochs` passes over `train_tokens`), so that the
+  encoder itself adapts for the other half."""
+  if warm_start.has_softmax(checkpoint):
     return 0
   steps = config.adapt_epochs * -(-train_tokens // config.bilm_train.batch_tokens)
   warmup = min(config.adapt_softmax_warmup_steps, steps // 2)
   logging.info("%s has no softmax: a new one trains alone for the first %d of about %d steps",
-               source, warmup, steps)
+               checkpoint, warmup, steps)
   return warmup
 
 
-def _pretrain(run_dir: str, corpus: str, config: PipelineConfig, source: str) -> List[dict]:
+def _pretrain(run_dir: str, corpus: str, config: PipelineConfig, source: str,
+              train_tokens: int) -> List[dict]:
   bilm_config, train_config = config.bilm, config.bilm_train
   if source:  # continued pretraining: the source's sizes and vocabularies
     loaded = surgery.load_source(source)
     bilm_config = surgery.continued_config(loaded, bilm_config, {})
-    with open(os.path.join(corpus, "manifest.json"), encoding="utf-8") as f:
-      tokens = sharding.train_tokens(json.load(f))
-    warmup = adapt_warmup_steps(config, source, tokens)
+    warmup = adapt_warmup_steps(config, loaded.checkpoint, train_tokens)
     train_config = dataclasses.replace(train_config, epochs=config.adapt_epochs,
                                        init_from_bilm=os.path.abspath(loaded.checkpoint),
                                        softmax_warmup_steps=warmup)

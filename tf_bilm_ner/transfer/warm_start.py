@@ -9,6 +9,9 @@ from absl import logging
 from tf_bilm_ner.models.bilm import BiLM
 from tf_bilm_ner.transfer import surgery
 
+SOFTMAX_KEY = f"model/softmax_weights{surgery.SUFFIX}"  # in a BiLM checkpoint that has it
+
+
 def warm_start(bilm: BiLM, path: str, fresh_softmax_ok: bool = False) -> None:
   """Sets every weight of `bilm` (encoder and softmax) from the BiLM at `path`.
 
@@ -25,8 +28,8 @@ def warm_start(bilm: BiLM, path: str, fresh_softmax_ok: bool = False) -> None:
                        names=("word_vocab_size", "char_vocab_size") + surgery.SHARED_SIZES)
   reader = tf.train.load_checkpoint(source.checkpoint)
   variables = {f"encoder/{k}": get(bilm.encoder) for k, get in surgery.ENCODER_VARIABLES.items()}
-  has_softmax = reader.has_tensor(f"model/softmax_weights{surgery.SUFFIX}")
-  if has_softmax or not fresh_softmax_ok:
+  with_softmax = reader.has_tensor(SOFTMAX_KEY)
+  if with_softmax or not fresh_softmax_ok:
     variables.update(softmax_weights=bilm.softmax_weights, softmax_biases=bilm.softmax_biases)
   for name, var in variables.items():
     key = f"model/{name}{surgery.SUFFIX}"
@@ -38,14 +41,14 @@ def warm_start(bilm: BiLM, path: str, fresh_softmax_ok: bool = False) -> None:
     var.assign(tf.cast(reader.get_tensor(key), var.dtype))
   logging.info("pretraining continues from %s (%d variables%s; the optimiser starts afresh)",
                source.checkpoint, len(variables),
-               "" if has_softmax else "; no softmax in it: a new one, trained alone first")
+               "" if with_softmax else "; no softmax in it: a new one, trained alone first")
 
 
-def has_softmax(path: str) -> bool:
-  """Whether the BiLM at `path` (as `warm_start` takes it) has its softmax: a train_bilm run
-  does, a package only if made with `include_softmax` (the shipped ones are not)."""
-  reader = tf.train.load_checkpoint(surgery.load_source(path).checkpoint)
-  return reader.has_tensor(f"model/softmax_weights{surgery.SUFFIX}")
+def has_softmax(checkpoint: str) -> bool:
+  """Whether a BiLM checkpoint (`surgery.load_source(path).checkpoint`) holds its softmax: a
+  train_bilm run's does, a package's only if made with `include_softmax` (the shipped ones
+  are not)."""
+  return tf.train.load_checkpoint(checkpoint).has_tensor(SOFTMAX_KEY)
 
 
 POSITION_KEYS = ("epoch", "batches_in_epoch")  # train_bilm's position in its data, checkpointed
