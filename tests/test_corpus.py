@@ -1,10 +1,11 @@
 """Streaming LM data: targets, one pass covers every line once, worker sharding, errors."""
 import os
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
 
-from tf_bilm_ner.data import corpus, lm_vocab
+from tf_bilm_ner.data import corpus, labeled, lm_vocab
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.labeled import Featurizer
 from tf_bilm_ner.data.sharding import CorpusError
@@ -64,6 +65,48 @@ class CorpusTest(tf.test.TestCase):
       self.assertAllEqual(b["forward_targets"], fwd)
       self.assertAllEqual(b["backward_targets"], bwd)
       self.assertEqual(b["char_ids"].shape[:2], b["token_ids"].shape)
+
+  def _reference(self, batch_tokens, seed, shuffle, max_tokens):
+    """The batches as one map and filter call per line and `bucket_by_sequence_length` make
+    them (the pipeline before its tokenisation was batched)."""
+    files = sorted(tf.io.gfile.glob(self.pattern))
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle:
+      ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=False)
+    ds = ds.interleave(tf.data.TextLineDataset, cycle_length=3, block_length=16,
+                       num_parallel_calls=3, deterministic=True)
+    if shuffle:
+      ds = ds.shuffle(50, seed=seed + 1, reshuffle_each_iteration=False)
+
+    def tokenize(line):
+      line = tf.strings.unicode_transcode(line, "UTF-8", "UTF-8", errors="replace")
+      tokens = tf.strings.split(tf.strings.strip(line))[:max_tokens]
+      return {"tokens": tokens, "lengths": tf.size(tokens, out_type=tf.int32)}
+
+    ds = ds.map(tokenize).filter(lambda x: x["lengths"] > 0)
+    ds = ds.bucket_by_sequence_length(
+        lambda x: x["lengths"], bucket_boundaries=list(labeled.BUCKET_BOUNDARIES),
+        bucket_batch_sizes=labeled.bucket_batch_sizes(batch_tokens),
+        padded_shapes={"tokens": [None], "lengths": []},
+        padding_values={"tokens": "", "lengths": 0})
+    return [(b["tokens"].numpy(), b["lengths"].numpy()) for b in ds]
+
+  def test_batches_equal_per_line_bucketing(self):
+    with open(os.path.join(self.dir, "train-00001-of-00003.txt"), "a") as f:
+      f.write(" ".join(_name("w", j % 40) for j in range(300)) + "\n")   # past every bucket
+    for chunk in (256, 7):
+      for batch_tokens, seed, shuffle, max_tokens in ((113, 3, True, 256), (1000, 5, True, 256),
+                                                      (61, 1, False, 19)):
+        with mock.patch.object(corpus, "TOKENIZE_LINES", chunk):
+          got = list(corpus.lm_dataset(self.pattern, self.featurizer, batch_tokens, seed,
+                                       shuffle=shuffle, max_tokens_per_line=max_tokens,
+                                       shuffle_buffer=50))
+        want = self._reference(batch_tokens, seed, shuffle, max_tokens)
+        self.assertLen(got, len(want))
+        for b, (tokens, lengths) in zip(got, want):
+          self.assertAllEqual(b["lengths"], lengths)
+          self.assertAllEqual(b["token_ids"], self.featurizer(tf.constant(tokens))["token_ids"])
+          self.assertAllEqual(b["char_ids"], self.featurizer(tf.constant(tokens))["char_ids"])
 
   def test_workers_get_disjoint_files(self):
     seen = []
