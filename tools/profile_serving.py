@@ -7,6 +7,8 @@
       --baseline_saved_model=checkpoints/disease   # a shipped tagger, no run directory
   python tools/profile_serving.py --package=checkpoints/disease --xla_max_tokens=128 \
       --top_lstm_units=200   # also what a top BiLSTM (train_tagger --top_lstm_units) costs
+  python tools/profile_serving.py --package=checkpoints/disease --xla_max_tokens=128 \
+      --flat_call   # also every signature as load_tagger calls it (serving/flat_call.py)
 """
 from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
 
@@ -20,6 +22,7 @@ from tf_bilm_ner import files, provenance
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.experiments import serving_profile, serving_speed
 from tf_bilm_ner.serving import export, from_package
+from tf_bilm_ner.serving.flat_call import FlatCall
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 from tf_bilm_ner.training import run_dir as run_dir_lib
 
@@ -45,18 +48,27 @@ flags.DEFINE_integer("top_lstm_units", 0, "> 0: also time serving_default (and, 
                      "this many units per direction added, its weights random: what "
                      "--top_lstm_units costs a request (stages signature_top, "
                      "signature_top_xla).", lower_bound=0)
+flags.DEFINE_bool("flat_call", False, "Also time every signature stage (signature, "
+                  "signature_xla, signature_top*, saved_model, baseline) called through "
+                  "serving.flat_call.FlatCall, as load_tagger calls it (stage <name>_flat).")
 flags.DEFINE_string("spacy_python", None, "A Python with spaCy installed: also time spaCy's "
                     "NER (default architecture, untrained) on the same sentences in the same "
                     "rounds, in a worker process (stage spacy_ner).")
 flags.DEFINE_string("out", None, "Write the results JSON here.")
 
 
-def _add_xla_stage(fns, module, sentences):
+def _stage(sigs, name, signature):
+  """`signature` as stage `name`, kept in `sigs` for --flat_call."""
+  sigs[name] = signature
+  return serving_profile.as_stage(signature)
+
+
+def _add_xla_stage(fns, sigs, module, sentences):
   """fns["signature_xla"]: serving_default with --xla_max_tokens; returns the first calls'
   times (each new padded width compiles at its first request, so this runs before any
   other call)."""
   xla = dataclasses.replace(module.limits, xla_max_tokens=FLAGS.xla_max_tokens)
-  fns["signature_xla"] = serving_profile.as_stage(export.TaggerModule(
+  fns["signature_xla"] = _stage(sigs, "signature_xla", export.TaggerModule(
       module.tagger, _vocab_dir(), xla).signatures()["serving_default"])
   first_calls = serving_profile.first_calls(
       fns["signature_xla"], sentences, [n for n in (5, 13, 26, 40, 64, 100, 128)
@@ -67,7 +79,7 @@ def _add_xla_stage(fns, module, sentences):
   return first_calls
 
 
-def _add_top_stages(fns, module):
+def _add_top_stages(fns, sigs, module):
   """fns["signature_top"] (and "signature_top_xla" with --xla_max_tokens): the module's
   tagger with a top BiLSTM of --top_lstm_units (serving_profile.with_top_lstm)."""
   tagger = serving_profile.with_top_lstm(module.tagger, FLAGS.top_lstm_units)
@@ -77,7 +89,7 @@ def _add_top_stages(fns, module):
                                                       xla_max_tokens=FLAGS.xla_max_tokens)
   for name, config in limits.items():
     top = export.TaggerModule(tagger, _vocab_dir(), config)
-    fns[name] = serving_profile.as_stage(top.signatures()["serving_default"])
+    fns[name] = _stage(sigs, name, top.signatures()["serving_default"])
 
 
 def _vocab_dir():
@@ -126,17 +138,22 @@ def main(argv):
   module = (from_package.module_from_package(FLAGS.package) if FLAGS.package
             else serving_profile.module_from_run(FLAGS.run_dir))
   fns = serving_profile.stage_functions(module)
-  first_calls = _add_xla_stage(fns, module, sentences) if FLAGS.xla_max_tokens else None
+  sigs = {"signature": module.signatures()["serving_default"]}
+  first_calls = (_add_xla_stage(fns, sigs, module, sentences) if FLAGS.xla_max_tokens
+                 else None)
   if FLAGS.top_lstm_units:
-    _add_top_stages(fns, module)
+    _add_top_stages(fns, sigs, module)
   exports = {name: serving_profile.load_signature(path) for name, path in (
       ("saved_model", FLAGS.saved_model), ("baseline", FLAGS.baseline_saved_model)) if path}
-  fns.update({name: serving_profile.as_stage(sig) for name, sig in exports.items()})
+  fns.update({name: _stage(sigs, name, sig) for name, sig in exports.items()})
+  if FLAGS.flat_call:
+    fns.update({f"{name}_flat": serving_profile.as_stage(FlatCall(sig))
+                for name, sig in sigs.items()})
   stages, spacy_info = _profile(fns, sentences)
   report = {"run_dir": FLAGS.run_dir, "package": FLAGS.package,
             "saved_model": FLAGS.saved_model,
             "xla_max_tokens": FLAGS.xla_max_tokens, "xla_first_calls": first_calls,
-            "top_lstm_units": FLAGS.top_lstm_units,
+            "top_lstm_units": FLAGS.top_lstm_units, "flat_call": FLAGS.flat_call,
             "spacy": spacy_info,
             "baseline_saved_model": FLAGS.baseline_saved_model, "calls": FLAGS.calls,
             "mean_tokens": serving_speed.mean_tokens(sentences, FLAGS.calls),

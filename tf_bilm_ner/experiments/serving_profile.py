@@ -21,6 +21,9 @@ The difference between consecutive stages is what that stage adds. Stages:
               process: this machine's small-op latency differs by a third between processes
   spacy_ner   spaCy's NER on the same sentences, in another process (`SpacyReference`):
               the reference of the same hour
+  <name>_flat each signature stage above called through `serving/flat_call.FlatCall` (as
+              `load_tagger` calls it: no Python argument binding), with
+              `tools/profile_serving.py --flat_call`
 
 The rounds interleave the stages (stage 1..n, then again), so that a slow minute of a shared
 machine is spread over all of them.

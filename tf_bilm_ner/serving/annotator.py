@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from tf_bilm_ner.errors import UserError, error_line
 from tf_bilm_ner.serving import export
+from tf_bilm_ner.serving.flat_call import FlatCall
 from tf_bilm_ner.training import checkpoints
 from tf_bilm_ner.training import run_dir as run_dir_lib
 
@@ -27,8 +28,8 @@ class Annotator:
   def __init__(self, path: str):
     if os.path.exists(os.path.join(path, "saved_model.pb")):
       model = _load_saved_model(path)
-      self._tokens_fn = model.signatures["serving_default"]
-      self._text_fn = model.signatures["tag_text"]
+      self._tokens_fn = FlatCall(model.signatures["serving_default"])
+      self._text_fn = FlatCall(model.signatures["tag_text"])
       with open(os.path.join(path, "assets.extra", "export_config.json"), encoding="utf-8") as f:
         self.limits = export.ExportConfig.from_json(f.read())
       self._keep = model
@@ -37,12 +38,14 @@ class Annotator:
       self.limits = export.ExportConfig(max_chars_per_token=config.encoder.max_chars_per_token)
       module = export.TaggerModule(tagger, run_dir_lib.paths(path)["vocab"], self.limits)
       functions = module.signatures()
-      self._tokens_fn, self._text_fn = functions["serving_default"], functions["tag_text"]
+      self._tokens_fn = FlatCall(functions["serving_default"])
+      self._text_fn = FlatCall(functions["tag_text"])
       self._keep = module
 
   @property
   def serving_default(self):
-    """The `serving_default` function: (tokens=[B, T] string, lengths=[B] int32) -> dict."""
+    """The `serving_default` function: (tokens=[B, T] string, lengths=[B] int32) -> dict,
+    called through `FlatCall` (the same outputs, less Python per call)."""
     return self._tokens_fn
 
   def tag_texts(self, texts: Sequence[str]) -> List[List[dict]]:
