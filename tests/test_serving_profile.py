@@ -76,15 +76,17 @@ class ServingProfileTest(tf.test.TestCase):
     out = os.path.join(self.get_temp_dir(), "profile.json")
     proc = run_tool("profile_serving.py", f"--package={saved}", f"--baseline_saved_model={saved}",
                     f"--data={DATA}", "--calls=4", "--rounds=2", "--xla_max_tokens=13",
-                    "--top_lstm_units=5", f"--out={out}")
+                    "--top_lstm_units=5", "--flat_call", f"--out={out}")
     self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
     with open(out) as f:
       report = json.load(f)
     self.assertEqual(report["package"], saved)
     self.assertEqual(report["top_lstm_units"], 5)
+    signatures = ["signature", "signature_xla", "signature_top", "signature_top_xla", "baseline"]
     self.assertEqual([row["stage"] for row in report["stages"]],
-                     [*serving_profile.STAGES, "signature_xla", "signature_top",
-                      "signature_top_xla", "baseline"])
+                     [*serving_profile.STAGES, *signatures[1:],
+                      *(f"{name}_flat" for name in signatures)])
+    self.assertTrue(report["flat_call"])
     proc = run_tool("profile_serving.py", f"--package={saved}", f"--run_dir={run_dir}")
     self.assertNotEqual(proc.returncode, 0)
     self.assertIn("exactly one of --run_dir and --package", proc.stderr)

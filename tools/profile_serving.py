@@ -128,15 +128,9 @@ def _profile(fns, sentences):
   return stages, info
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  started = time.time()
-  sentences = [s.tokens for s in read_conll(FLAGS.data)]
-  if bool(FLAGS.run_dir) == bool(FLAGS.package):
-    raise app.UsageError("give exactly one of --run_dir and --package")
-  module = (from_package.module_from_package(FLAGS.package) if FLAGS.package
-            else serving_profile.module_from_run(FLAGS.run_dir))
+def _stages(module, sentences):
+  """-> (stage functions, the loaded SavedModels' signatures by stage name, the XLA stage's
+  first-call times or None), as the flags ask."""
   fns = serving_profile.stage_functions(module)
   sigs = {"signature": module.signatures()["serving_default"]}
   first_calls = (_add_xla_stage(fns, sigs, module, sentences) if FLAGS.xla_max_tokens
@@ -149,6 +143,19 @@ def main(argv):
   if FLAGS.flat_call:
     fns.update({f"{name}_flat": serving_profile.as_stage(FlatCall(sig))
                 for name, sig in sigs.items()})
+  return fns, exports, first_calls
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  started = time.time()
+  sentences = [s.tokens for s in read_conll(FLAGS.data)]
+  if bool(FLAGS.run_dir) == bool(FLAGS.package):
+    raise app.UsageError("give exactly one of --run_dir and --package")
+  module = (from_package.module_from_package(FLAGS.package) if FLAGS.package
+            else serving_profile.module_from_run(FLAGS.run_dir))
+  fns, exports, first_calls = _stages(module, sentences)
   stages, spacy_info = _profile(fns, sentences)
   report = {"run_dir": FLAGS.run_dir, "package": FLAGS.package,
             "saved_model": FLAGS.saved_model,

@@ -76,7 +76,25 @@ def lm_dataset(file_pattern: str, featurizer: Featurizer, batch_tokens: int, see
                      deterministic=True)
   if shuffle:
     ds = ds.shuffle(shuffle_buffer, seed=seed + 1, reshuffle_each_iteration=False)
+  ds = _bucketed(ds, batch_tokens, max_tokens_per_line)
 
+  def featurize(batch):
+    out = featurizer(batch["tokens"].to_tensor(default_value=""))
+    out["lengths"] = batch["lengths"]
+    out["forward_targets"], out["backward_targets"] = lm_targets(out["token_ids"], out["lengths"])
+    return out
+
+  opts = tf.data.Options()
+  opts.deterministic = True
+  opts.autotune.enabled = False  # see labeled.py: the autotuner halves speed on 2 cores
+  opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+  return ds.map(featurize, num_parallel_calls=2).with_options(opts).prefetch(4)
+
+
+def _bucketed(lines: tf.data.Dataset, batch_tokens: int, max_tokens_per_line: int
+              ) -> tf.data.Dataset:
+  """Lines -> batches of their non-empty token rows (ragged) and lengths, bucketed by length
+  under the token budget, as `bucket_by_sequence_length` batches them."""
   boundaries = tf.constant(labeled.BUCKET_BOUNDARIES, tf.int32)
   batch_sizes = tf.constant(labeled.bucket_batch_sizes(batch_tokens), tf.int64)
 
@@ -94,20 +112,9 @@ def lm_dataset(file_pattern: str, featurizer: Featurizer, batch_tokens: int, see
   # Lines are tokenised TOKENIZE_LINES at a time and bucketed by a precomputed key, the
   # token rows padded per batch: the batches `bucket_by_sequence_length` makes from one
   # map and filter call per line (tests/test_corpus.py), at a fraction of the per-element
-  # cost (results/README.md, "The input pipeline").
-  ds = ds.batch(TOKENIZE_LINES).map(tokenize).unbatch()
+  # cost (results/README.md, "The input pipeline, batched").
+  ds = lines.batch(TOKENIZE_LINES).map(tokenize).unbatch()
   ds = ds.group_by_window(key_func=lambda x: x["bucket"],
                           reduce_func=lambda key, window: window.ragged_batch(batch_sizes[key]),
                           window_size_func=lambda key: batch_sizes[key])
-
-  def featurize(batch):
-    out = featurizer(batch["tokens"].to_tensor(default_value=""))
-    out["lengths"] = batch["lengths"]
-    out["forward_targets"], out["backward_targets"] = lm_targets(out["token_ids"], out["lengths"])
-    return out
-
-  opts = tf.data.Options()
-  opts.deterministic = True
-  opts.autotune.enabled = False  # see labeled.py: the autotuner halves speed on 2 cores
-  opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-  return ds.map(featurize, num_parallel_calls=2).with_options(opts).prefetch(4)
+  return ds
