@@ -78,6 +78,27 @@ class TextTaggerTest(tf.test.TestCase):
     for spans, ref in zip(from_run, self._graph(self.runs[0])):
       self.assertEqual([_key(s.to_dict()) for s in spans], [_key(e) for e in ref])
 
+  def test_xla_path_tags_single_sentences_alike(self):
+    """load_tagger(xla_max_tokens=N): one sentence per call through the XLA-compiled model
+    (rebuilt from the SavedModel, or from the run directory) gives the same spans."""
+    texts = [detokenize(s.tokens[:7]) for s in SENTENCES[:5]] + [TEXTS[2]]
+    for path in (self.exports[0], self.runs[0]):
+      portable, xla = load_tagger(path), load_tagger(path, xla_max_tokens=7)
+      model = xla.models[0][1]
+      self.assertEqual(model.limits.xla_max_tokens, 7)
+      self.assertTrue(model.serving_default.fast)
+      found = 0
+      for text in texts:
+        want, got = portable(text), xla(text)
+        self.assertEqual([_key(s.to_dict()) for s in got], [_key(s.to_dict()) for s in want])
+        self.assertAllClose([s.score for s in got], [s.score for s in want], atol=1e-4)
+        found += len(got)
+      self.assertGreater(found, 3)
+    with mock.patch.object(export.TaggerModule, "_model_padded_xla",
+                           side_effect=AssertionError("XLA path taken")):
+      with self.assertRaisesRegex(Exception, "XLA path taken"):
+        load_tagger(self.exports[0], xla_max_tokens=7)(texts[0])
+
   def test_several_models_keep_all_spans_and_merge_duplicates(self):
     got = load_tagger(f"{self.exports[0]},{self.exports[1]}")(TEXTS)
     a, b = self._graph(self.exports[0]), self._graph(self.exports[1])

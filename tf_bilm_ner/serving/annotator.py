@@ -5,6 +5,7 @@ functions built from a train_tagger run directory's best checkpoint (no export n
   annotator.tag_texts(["Ataxia telangiectasia is rare."])  # graph tokenisation (tag_text)
   annotator.tag_sentences([["Ataxia", "telangiectasia"]])   # tokens (serving_default)
 """
+import dataclasses
 import os
 from typing import List, Sequence, Tuple
 
@@ -12,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_bilm_ner.errors import UserError, error_line
-from tf_bilm_ner.serving import export
+from tf_bilm_ner.serving import export, from_package
 from tf_bilm_ner.serving.flat_call import FlatCall
 from tf_bilm_ner.training import checkpoints
 from tf_bilm_ner.training import run_dir as run_dir_lib
@@ -25,22 +26,28 @@ class InputError(UserError):
 class Annotator:
   """The serving functions of a SavedModel, or of a run directory's best checkpoint."""
 
-  def __init__(self, path: str):
+  def __init__(self, path: str, xla_max_tokens: int = 0):
+    """`xla_max_tokens` > 0: a call of one sentence of at most that many tokens runs the
+    model's arithmetic XLA-compiled in this process (`ExportConfig.xla_max_tokens`; the
+    first call of each padded length compiles, about half a second); a SavedModel is then
+    rebuilt from its config and weights (`from_package`), the same numbers."""
     if os.path.exists(os.path.join(path, "saved_model.pb")):
       model = _load_saved_model(path)
-      self._tokens_fn = FlatCall(model.signatures["serving_default"])
-      self._text_fn = FlatCall(model.signatures["tag_text"])
       with open(os.path.join(path, "assets.extra", "export_config.json"), encoding="utf-8") as f:
         self.limits = export.ExportConfig.from_json(f.read())
-      self._keep = model
+      functions, self._keep = model.signatures, model
+      if xla_max_tokens:
+        self.limits = dataclasses.replace(self.limits, xla_max_tokens=xla_max_tokens)
+        self._keep = from_package.module_from_package(path, self.limits)
+        functions = self._keep.signatures()
     else:
       tagger, _, _, config = checkpoints.restore_tagger(path)
-      self.limits = export.ExportConfig(max_chars_per_token=config.encoder.max_chars_per_token)
-      module = export.TaggerModule(tagger, run_dir_lib.paths(path)["vocab"], self.limits)
-      functions = module.signatures()
-      self._tokens_fn = FlatCall(functions["serving_default"])
-      self._text_fn = FlatCall(functions["tag_text"])
-      self._keep = module
+      self.limits = export.ExportConfig(max_chars_per_token=config.encoder.max_chars_per_token,
+                                        xla_max_tokens=xla_max_tokens)
+      self._keep = export.TaggerModule(tagger, run_dir_lib.paths(path)["vocab"], self.limits)
+      functions = self._keep.signatures()
+    self._tokens_fn = FlatCall(functions["serving_default"])
+    self._text_fn = FlatCall(functions["tag_text"])
 
   @property
   def serving_default(self):

@@ -154,11 +154,17 @@ def _add(spans: Dict[Tuple[int, int, str], Span], span: Span) -> None:
                                      model=f"{old.model}+{span.model}")
 
 
-def load_tagger(models: Union[str, Sequence[str]], batch_sentences: int = 256) -> TextTagger:
+def load_tagger(models: Union[str, Sequence[str]], batch_sentences: int = 256,
+                xla_max_tokens: int = 0) -> TextTagger:
   """A `TextTagger` over the named models: shipped names, "all", or paths (module docstring).
+
+  `xla_max_tokens` > 0: a text of one sentence of at most that many tokens is tagged through
+  the XLA-compiled model in this process (`Annotator`): about a third less latency for
+  single sentences (results/README.md, "Seventh pass"), a compile of about half a second at
+  the first sentence of each padded length; batches are unchanged.
 
   Raises ModelNotFoundError (a UserError) for an unknown name, and the Annotator's errors
   for a damaged SavedModel or run directory.
   """
-  return TextTagger([(name, Annotator(path)) for name, path in resolve(models)],
+  return TextTagger([(name, Annotator(path, xla_max_tokens)) for name, path in resolve(models)],
                     batch_sentences)
