@@ -19,6 +19,7 @@ import tensorflow as tf
 from tests.helpers import TESTDATA, make_run_dir
 from tests.test_tokenizer import detokenize
 from tf_bilm_ner import load_tagger
+from tf_bilm_ner.config import ConfigError
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.serving import export, text_tagger
 from tf_bilm_ner.serving.annotator import Annotator
@@ -94,6 +95,9 @@ class TextTaggerTest(tf.test.TestCase):
         self.assertAllClose([s.score for s in got], [s.score for s in want], atol=1e-4)
         found += len(got)
       self.assertGreater(found, 3)
+    for path in (self.exports[0], self.runs[0]):
+      with self.assertRaisesRegex(ConfigError, "xla_max_tokens must be >= 0, got -1"):
+        load_tagger(path, xla_max_tokens=-1)
     with mock.patch.object(export.TaggerModule, "_model_padded_xla",
                            side_effect=AssertionError("XLA path taken")):
       with self.assertRaisesRegex(Exception, "XLA path taken"):

@@ -44,6 +44,7 @@ class Annotator:
       tagger, _, _, config = checkpoints.restore_tagger(path)
       self.limits = export.ExportConfig(max_chars_per_token=config.encoder.max_chars_per_token,
                                         xla_max_tokens=xla_max_tokens)
+      self.limits.validate()
       self._keep = export.TaggerModule(tagger, run_dir_lib.paths(path)["vocab"], self.limits)
       functions = self._keep.signatures()
     self._tokens_fn = FlatCall(functions["serving_default"])
