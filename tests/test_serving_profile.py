@@ -3,6 +3,7 @@ import importlib.util
 import json
 import os
 import sys
+from unittest import mock
 
 import numpy as np
 import tensorflow as tf
@@ -11,7 +12,7 @@ from tests.helpers import make_run_dir, run_tool
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import serving_profile
-from tf_bilm_ner.serving import export, from_package
+from tf_bilm_ner.serving import export, from_package, limits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "testdata", "ncbi_devel_head.tsv")
@@ -76,7 +77,8 @@ class ServingProfileTest(tf.test.TestCase):
     out = os.path.join(self.get_temp_dir(), "profile.json")
     proc = run_tool("profile_serving.py", f"--package={saved}", f"--baseline_saved_model={saved}",
                     f"--data={DATA}", "--calls=4", "--rounds=2", "--xla_max_tokens=13",
-                    "--top_lstm_units=5", "--flat_call", f"--out={out}")
+                    "--top_lstm_units=5", "--flat_call", "--xla_cpu_single_thread",
+                    f"--out={out}")
     self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
     with open(out) as f:
       report = json.load(f)
@@ -87,6 +89,7 @@ class ServingProfileTest(tf.test.TestCase):
                      [*serving_profile.STAGES, *signatures[1:],
                       *(f"{name}_flat" for name in signatures)])
     self.assertTrue(report["flat_call"])
+    self.assertIn(limits.XLA_SINGLE_THREAD, report["xla_flags"])
     proc = run_tool("profile_serving.py", f"--package={saved}", f"--run_dir={run_dir}")
     self.assertNotEqual(proc.returncode, 0)
     self.assertIn("exactly one of --run_dir and --package", proc.stderr)
@@ -151,3 +154,19 @@ class ServingProfileTest(tf.test.TestCase):
 
 if __name__ == "__main__":
   tf.test.main()
+
+
+class XlaFlagsTest(tf.test.TestCase):
+
+  def test_single_thread_flag_is_added_once_and_never_overrides(self):
+    with mock.patch.dict(os.environ, {}, clear=True):
+      self.assertEqual(limits.xla_cpu_single_thread(), limits.XLA_SINGLE_THREAD)
+      self.assertEqual(limits.xla_cpu_single_thread(), limits.XLA_SINGLE_THREAD)
+      self.assertEqual(os.environ["XLA_FLAGS"], limits.XLA_SINGLE_THREAD)
+    with mock.patch.dict(os.environ, {"XLA_FLAGS": "--xla_dump_to=/tmp/x"}, clear=True):
+      self.assertEqual(limits.xla_cpu_single_thread(),
+                       "--xla_dump_to=/tmp/x " + limits.XLA_SINGLE_THREAD)
+    mine = "--xla_cpu_multi_thread_eigen=true"
+    with mock.patch.dict(os.environ, {"XLA_FLAGS": mine}, clear=True):
+      self.assertEqual(limits.xla_cpu_single_thread(), mine)
+      self.assertEqual(os.environ["XLA_FLAGS"], mine)

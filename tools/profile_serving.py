@@ -21,7 +21,7 @@ from absl import app, flags, logging
 from tf_bilm_ner import files, provenance
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.experiments import serving_profile, serving_speed
-from tf_bilm_ner.serving import export, from_package
+from tf_bilm_ner.serving import export, from_package, limits
 from tf_bilm_ner.serving.flat_call import FlatCall
 from tf_bilm_ner.resources import NCBI_DISEASE_DIR
 from tf_bilm_ner.training import run_dir as run_dir_lib
@@ -48,6 +48,10 @@ flags.DEFINE_integer("top_lstm_units", 0, "> 0: also time serving_default (and, 
                      "this many units per direction added, its weights random: what "
                      "--top_lstm_units costs a request (stages signature_top, "
                      "signature_top_xla).", lower_bound=0)
+flags.DEFINE_bool("xla_cpu_single_thread", False, "Before anything compiles, add "
+                  "--xla_cpu_multi_thread_eigen=false to XLA_FLAGS (serving.limits."
+                  "xla_cpu_single_thread): XLA's CPU matmuls on one thread. The report records "
+                  "XLA_FLAGS either way.")
 flags.DEFINE_bool("flat_call", False, "Also time every signature stage (signature, "
                   "signature_xla, signature_top*, saved_model, baseline) called through "
                   "serving.flat_call.FlatCall, as load_tagger calls it (stage <name>_flat).")
@@ -150,6 +154,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
+  if FLAGS.xla_cpu_single_thread:
+    limits.xla_cpu_single_thread()
   sentences = [s.tokens for s in read_conll(FLAGS.data)]
   if bool(FLAGS.run_dir) == bool(FLAGS.package):
     raise app.UsageError("give exactly one of --run_dir and --package")
@@ -161,6 +167,7 @@ def main(argv):
             "saved_model": FLAGS.saved_model,
             "xla_max_tokens": FLAGS.xla_max_tokens, "xla_first_calls": first_calls,
             "top_lstm_units": FLAGS.top_lstm_units, "flat_call": FLAGS.flat_call,
+            "xla_flags": os.environ.get("XLA_FLAGS"),
             "spacy": spacy_info,
             "baseline_saved_model": FLAGS.baseline_saved_model, "calls": FLAGS.calls,
             "mean_tokens": serving_speed.mean_tokens(sentences, FLAGS.calls),

@@ -1,6 +1,7 @@
 """The export's limits and options (`ExportConfig`), saved beside every SavedModel as
 assets.extra/export_config.json; `serving/export.py` uses them (and re-exports the class)."""
 import dataclasses
+import os
 
 from tf_bilm_ner.config import ConfigError, _Config
 from tf_bilm_ner.serving import compact
@@ -33,3 +34,20 @@ class ExportConfig(_Config):
     if self.embedding_dtype not in compact.EMBEDDING_DTYPES:
       raise ConfigError(f"ExportConfig.embedding_dtype must be one of "
                         f"{compact.EMBEDDING_DTYPES}, got {self.embedding_dtype!r}")
+
+
+XLA_SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false"
+
+
+def xla_cpu_single_thread() -> str:
+  """Makes XLA's CPU matmuls single-threaded in this process, for the `xla_max_tokens` path:
+  its one-sentence products ([1, 200] x [200, 800] per LSTM step) cost less alone than split
+  over threads (results/README.md, "Eighth pass"). Adds `XLA_SINGLE_THREAD` to the XLA_FLAGS
+  environment variable unless it already sets that flag; XLA reads XLA_FLAGS once, at the
+  process's first compilation, so this must run before it. Returns XLA_FLAGS. TF Serving
+  takes the same variable in its environment."""
+  flags = os.environ.get("XLA_FLAGS", "")
+  if "xla_cpu_multi_thread_eigen" not in flags:
+    flags = f"{flags} {XLA_SINGLE_THREAD}".strip()
+    os.environ["XLA_FLAGS"] = flags
+  return flags
