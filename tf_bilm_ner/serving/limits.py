@@ -40,12 +40,13 @@ XLA_SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false"
 
 
 def xla_cpu_single_thread() -> str:
-  """Makes XLA's CPU matmuls single-threaded in this process, for the `xla_max_tokens` path:
-  its one-sentence products ([1, 200] x [200, 800] per LSTM step) cost less alone than split
-  over threads (results/README.md, "Eighth pass"). Adds `XLA_SINGLE_THREAD` to the XLA_FLAGS
-  environment variable unless it already sets that flag; XLA reads XLA_FLAGS once, at the
-  process's first compilation, so this must run before it. Returns XLA_FLAGS. TF Serving
-  takes the same variable in its environment."""
+  """Makes XLA's CPU matmuls single-threaded in this process (for `profile_serving
+  --xla_cpu_single_thread`): adds `XLA_SINGLE_THREAD` to the XLA_FLAGS environment variable
+  unless it already sets that flag; XLA reads XLA_FLAGS once, at the process's first
+  compilation, so this must run before it. Returns XLA_FLAGS. Measured on the
+  `xla_max_tokens` path of a shipped tagger it bought nothing (results/README.md, "Eighth
+  pass"), so nothing here turns it on.
+  """
   flags = os.environ.get("XLA_FLAGS", "")
   if "xla_cpu_multi_thread_eigen" not in flags:
     flags = f"{flags} {XLA_SINGLE_THREAD}".strip()
