@@ -10,11 +10,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = ("README.md", "WORKSPACE.md", "checkpoints/README.md", "results/README.md")
 ABSL = {"verbosity", "v", "logtostderr", "alsologtostderr", "log_dir", "helpfull", "helpshort",
         "help", "flagfile", "only_check_args"}
-# Flags of other programs the docs show (pip, pytest, docker, curl, TF's tools, shell).
+# Flags of other programs the docs show (pip, pytest, docker, curl, TF's tools, XLA_FLAGS, shell).
 OTHERS = {"dist", "rm", "logdir", "dir", "all", "quiet", "upgrade", "no-cache-dir", "tag_set",
           "signature_def", "input_exprs", "data-binary", "extra-index-url", "base", "change",
           "most", "repo", "min-lines", "seconds", "maxfail", "durations", "platform",
-          "retries", "inputs_json", "outputs", "xla_cpu_compilation_enabled"}
+          "retries", "inputs_json", "outputs", "xla_cpu_compilation_enabled",
+          "xla_cpu_multi_thread_eigen"}
 
 
 def tool_flags():
