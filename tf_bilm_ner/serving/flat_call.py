@@ -1,9 +1,9 @@
 """Calling a serving function without its Python argument binding.
 
 A concrete function's keyword call (`fn(tokens=..., lengths=...)`) binds, converts and
-checks its arguments and packs its outputs in Python before and after the graph runs: about
-0.3 ms on the 2-core machines of results/README.md, a sixth of a one-sentence request
-("Seventh pass"). `FlatCall` runs the same function graph with its inputs in the graph's
+checks its arguments and packs its outputs in Python before and after the graph runs: for
+a loaded SavedModel about 0.35 ms on the 2-core machines of results/README.md, a tenth of a
+one-sentence request ("Seventh pass"). `FlatCall` runs the same function graph with its inputs in the graph's
 flat order and its captured handles (variables, lookup tables) resolved once, through the
 call TensorFlow's keyword path ends in (`ConcreteFunction._inference_function.call_flat`,
 TensorFlow 2.13 to 2.15, which this project pins), and returns the same outputs: the same
@@ -14,7 +14,7 @@ missing (another TensorFlow), it is the keyword call.
 
 Not for functions whose gradient is wanted: the flat call records nothing on a tape.
 """
-from typing import Callable, Dict, List, Optional
+from typing import Callable, List, Optional
 
 import tensorflow as tf
 
@@ -67,7 +67,3 @@ def _flat_specs(fn: Callable) -> Optional[List[tuple]]:
     return None
   return specs
 
-
-def wrap_all(functions: Dict[str, Callable]) -> Dict[str, FlatCall]:
-  """{name: FlatCall(fn)} for a dict of signatures."""
-  return {name: FlatCall(fn) for name, fn in functions.items()}
