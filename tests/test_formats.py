@@ -117,3 +117,18 @@ class PubTatorTest(unittest.TestCase):
 
 if __name__ == "__main__":
   unittest.main()
+
+
+class TokenLinesTest(unittest.TestCase):
+
+  def test_sentences_back_to_unlabeled_text(self):
+    path = _write("A\tB-Disease\nT\tI-Disease\n.\tO\n\nOk\tO\n")
+    sentences = formats.read_labeled(path)
+    out = path + ".txt"
+    formats.write_token_lines(out, sentences)
+    with open(out, encoding="utf-8") as f:
+      self.assertEqual(f.read(), "A T .\nOk\n")
+    formats.write_token_lines(out, [])
+    with open(out, encoding="utf-8") as f:
+      self.assertEqual(f.read(), "")
+    os.remove(out)

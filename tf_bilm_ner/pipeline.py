@@ -198,8 +198,7 @@ def _run(run_dir: str, config: PipelineConfig, data_dir: str,
 def _sample(run_dir: str, data: dict) -> str:
   path = os.path.join(run_dir, "unlabeled.txt")
   if not os.path.exists(path):
-    files.write_text_atomic(path, "".join(" ".join(s.tokens) + "\n"
-                                          for split in ("train", "devel") for s in data[split]))
+    formats.write_token_lines(path, (s for split in ("train", "devel") for s in data[split]))
   return path
 
 

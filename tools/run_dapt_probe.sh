@@ -37,11 +37,8 @@ if [ "$epochs" = 0 ]; then
 elif [ ! -f "$text" ]; then  # the tokens of train and devel, a sentence per line (never test)
   "$py" -c "import sys
 from tf_bilm_ner.data import formats
-with open(sys.argv[2] + '.tmp', 'w', encoding='utf-8') as f:
-  for split in ('train', 'devel'):
-    for s in formats.read_labeled(f'{sys.argv[1]}/{split}.tsv', 'Entity'):
-      f.write(' '.join(s.tokens) + '\n')" "$data" "$text"
-  mv "$text.tmp" "$text"
+formats.write_token_lines(sys.argv[2], [s for split in ('train', 'devel')
+                                        for s in formats.read_labeled(f'{sys.argv[1]}/{split}.tsv', 'Entity')])" "$data" "$text"
 fi
 if [ "$epochs" != 0 ] && [ ! -f "$corpus/manifest.json" ]; then
   "$py" "$root/tools/shard_corpus.py" --inputs="$text" --output_dir="$corpus" --num_shards=4 \

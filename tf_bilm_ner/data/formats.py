@@ -1,7 +1,8 @@
 """Labeled files in any supported format -> IOB2 sentences: CoNLL (IOB2, IOB1, IOBES, untyped
-B/I/O; `conll.py`) or PubTator with annotations (`pubtator.py`), told apart by content."""
+B/I/O; `conll.py`) or PubTator with annotations (`pubtator.py`), told apart by content; and
+their tokens back out as unlabeled text (`write_token_lines`)."""
 import re
-from typing import List
+from typing import Iterable, List
 
 from tf_bilm_ner import files
 from tf_bilm_ner.data import conll, pubtator
@@ -29,3 +30,9 @@ def read_labeled(path: str, entity_type: str = DEFAULT_ENTITY_TYPE) -> List[Sent
       raise ConllFormatError(path, None, "no sentences: the PubTator file has no documents")
     return sentences
   return conll.read_conll(path, entity_type=entity_type)
+
+
+def write_token_lines(path: str, sentences: Iterable[Sentence]) -> None:
+  """The sentences' tokens as unlabeled text for `shard_corpus`, a sentence per line, tokens
+  separated by spaces (a corpus's own text, for continued pretraining); written atomically."""
+  files.write_text_atomic(path, "".join(" ".join(s.tokens) + "\n" for s in sentences))
