@@ -38,7 +38,7 @@ class Annotator:
       functions, self._keep = model.signatures, model
       if xla_max_tokens:
         self.limits = dataclasses.replace(self.limits, xla_max_tokens=xla_max_tokens)
-        self._keep = from_package.module_from_package(path, self.limits)
+        self._keep = from_package.module_from_package(path, self.limits, loaded=model)
         functions = self._keep.signatures()
     else:
       tagger, _, _, config = checkpoints.restore_tagger(path)

@@ -25,10 +25,12 @@ class PackageError(UserError):
   """A directory that is not a SavedModel written by `serving/export.py`."""
 
 
-def module_from_package(path: str, export_config: Optional[ExportConfig] = None
-                        ) -> TaggerModule:
+def module_from_package(path: str, export_config: Optional[ExportConfig] = None,
+                        loaded=None) -> TaggerModule:
   """The `TaggerModule` of the SavedModel at `path`, with `export_config` (default: the
-  package's own, assets.extra/export_config.json)."""
+  package's own, assets.extra/export_config.json). `loaded`: the SavedModel at `path`,
+  already loaded (`tf.saved_model.load`), to take its weights from instead of loading it
+  again."""
   extra = os.path.join(path, "assets.extra")
   try:
     tagger_config = TaggerConfig.load(os.path.join(extra, "tagger_config.json"))
@@ -41,7 +43,7 @@ def module_from_package(path: str, export_config: Optional[ExportConfig] = None
     rows, dim = tagger_config.encoder.word_vocab_size, tagger_config.encoder.word_dim
     tagger.encoder.word_embedding = compact.StoredEmbedding(
         np.zeros([rows, dim], np.float32), saved.embedding_dtype)
-  stored = list(tf.saved_model.load(path).weights)
+  stored = list((loaded or tf.saved_model.load(path)).weights)
   mine = list(tagger.variables)
   if [(v.shape, v.dtype) for v in mine] != [(v.shape, v.dtype) for v in stored]:
     raise PackageError(f"{path}: its weights do not match its tagger_config.json")
