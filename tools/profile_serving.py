@@ -87,11 +87,11 @@ def _add_top_stages(fns, sigs, module):
   """fns["signature_top"] (and "signature_top_xla" with --xla_max_tokens): the module's
   tagger with a top BiLSTM of --top_lstm_units (serving_profile.with_top_lstm)."""
   tagger = serving_profile.with_top_lstm(module.tagger, FLAGS.top_lstm_units)
-  limits = {"signature_top": module.limits}
+  configs = {"signature_top": module.limits}
   if FLAGS.xla_max_tokens:
-    limits["signature_top_xla"] = dataclasses.replace(module.limits,
-                                                      xla_max_tokens=FLAGS.xla_max_tokens)
-  for name, config in limits.items():
+    configs["signature_top_xla"] = dataclasses.replace(module.limits,
+                                                       xla_max_tokens=FLAGS.xla_max_tokens)
+  for name, config in configs.items():
     top = export.TaggerModule(tagger, _vocab_dir(), config)
     fns[name] = _stage(sigs, name, top.signatures()["serving_default"])
 
