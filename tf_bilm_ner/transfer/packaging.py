@@ -71,6 +71,13 @@ def precision_check(source: surgery.BiLMSource, encoder_values: dict,
 SOFTMAX_VARIABLES = ("softmax_weights", "softmax_biases")
 
 
+def write_checkpoint(values: dict, ckpt_dir: str, step: int) -> None:
+  """{'encoder/<name>' or softmax name: array} -> a checkpoint under `ckpt_dir` whose keys
+  are `model/<name>`, as a BiLM's (`surgery.load_source` reads it)."""
+  ckpt = tf.train.Checkpoint(model=_module_tree(values))
+  tf.train.CheckpointManager(ckpt, ckpt_dir, 1).save(checkpoint_number=step)
+
+
 def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = False,
             valid_pattern: Optional[str] = None, include_softmax: bool = False,
             earlier_runs: Sequence[str] = ()) -> dict:
@@ -116,8 +123,7 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
     for name in ("words.txt", "chars.txt"):
       shutil.copy(os.path.join(source.directory, "vocab", name), os.path.join(tmp, "vocab"))
     shutil.copy(os.path.join(source.directory, "bilm_config.json"), tmp)
-    ckpt = tf.train.Checkpoint(model=_module_tree(values))
-    tf.train.CheckpointManager(ckpt, os.path.join(tmp, "ckpt"), 1).save(checkpoint_number=step)
+    write_checkpoint(values, os.path.join(tmp, "ckpt"), step)
     manifest = _manifest(source, tmp, dtype, step, values, earlier_runs)
     manifest["source_position"] = position
     if valid_pattern:
