@@ -4,7 +4,8 @@ from setuptools import find_packages, setup
 TOOLS = ["train_tagger", "evaluate", "benchmark_tagger", "benchmark_bilm", "shard_corpus",
          "train_bilm", "summarize_results", "transfer_checkpoint", "export_saved_model",
          "predict", "benchmark_serving", "benchmark_raw_text", "profile_serving", "package_bilm",
-         "run_pipeline", "vocab_coverage", "package_tagger", "benchmark_lstm_step"]
+         "run_pipeline", "vocab_coverage", "package_tagger", "benchmark_lstm_step",
+         "pack_lm_corpus", "train_bilm_torch", "import_bilm_weights"]
 
 setup(
     name="tf_bilm_ner",
@@ -31,6 +32,9 @@ setup(
         "test": ["pytest>=7", "pytest-xdist>=3.5,<4", "seqeval==1.2.2", "hypothesis>=6.50"],
         # results plots (tools/summarize_results.py); 3.10+ needs numpy 2 on some platforms
         "plots": ["matplotlib>=3.5,<3.10"],
+        # tools/train_bilm_torch.py (tf_bilm_ner/torch_port): pretraining on a GPU machine
+        # without this TensorFlow; only torch, numpy and absl-py are imported there.
+        "torch": ["torch>=2.1"],
     },
     entry_points={"console_scripts": [
         f"tf-bilm-{name.replace('_', '-')}=tf_bilm_ner_tools.{name}:run" for name in TOOLS]},

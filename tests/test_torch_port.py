@@ -135,7 +135,9 @@ def test_plan_covers_every_line_once_within_budget():
                                               for l in plan[0]])])].max()
 
 
-def test_trainer_writes_history_weights_and_resumes(tmp_path):
+def test_trainer_writes_history_weights_and_resumes(tmp_path, monkeypatch):
+  monkeypatch.setattr(pretrain, "PROGRESS_SECS", 0.0)
+  logged = []
   rng = np.random.default_rng(2)
   lines = [rng.integers(0, 23, size=n) for n in rng.integers(1, 12, size=40)]
   settings = pretrain.Settings(batch_tokens=40, max_epochs=2, eval_every_secs=1e9,
@@ -144,8 +146,9 @@ def test_trainer_writes_history_weights_and_resumes(tmp_path):
   run = lambda epochs: pretrain.Trainer(
       _arrays(lines, rng), SIZES, pretrain.Settings(**{**settings.__dict__,
                                                        "max_epochs": epochs}),
-      str(tmp_path / "out"), torch.device("cpu"), ckpt, log=lambda s: None).run()
+      str(tmp_path / "out"), torch.device("cpu"), ckpt, log=logged.append).run()
   first = run(1)
+  assert any("tokens/s, learning rate" in line for line in logged)
   assert [(r["epoch"], r["epoch_end"]) for r in first["history"]] == [(1, True)]
   assert first["steps"] > 0
   second = run(2)  # resumes from the checkpoint: one more epoch

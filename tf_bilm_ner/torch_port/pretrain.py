@@ -29,6 +29,7 @@ from tf_bilm_ner.torch_port import model as model_lib
 from tf_bilm_ner.torch_port import weights
 
 DIRECTIONS = ("forward", "backward")
+PROGRESS_SECS = 30.0  # seconds between progress lines
 
 
 @dataclasses.dataclass
@@ -164,6 +165,7 @@ class Trainer:
     threading.Thread(target=_producer, daemon=True,
                      args=(self.train_data, s, state["epoch"], self.device, batches)).start()
     started, last_eval = time.time() - state["elapsed"], time.time()
+    progress = (time.time(), 0)
     sums = {d: torch.zeros((), device=self.device) for d in DIRECTIONS}
     tokens = torch.zeros((), device=self.device, dtype=torch.int64)
     self.model.train()
@@ -180,6 +182,7 @@ class Trainer:
         sums = {d: torch.zeros((), device=self.device) for d in DIRECTIONS}
         tokens = torch.zeros((), device=self.device, dtype=torch.int64)
         last_eval = time.time()
+        progress = (last_eval, 0)
         if finished:
           break
         if epoch_end:
@@ -188,7 +191,20 @@ class Trainer:
       for d in DIRECTIONS:
         sums[d] += nll[d].detach()
       tokens += n
+      if time.time() - progress[0] >= PROGRESS_SECS:
+        progress = self._progress(progress, int(tokens))
     return self._report(final=True)
+
+  def _progress(self, last, tokens: int):
+    """Logs steps, tokens/s since the last line and time left; -> (now, tokens) to pass back.
+    `tokens`: since the last record, where `last` restarts at (then, 0)."""
+    now, state = time.time(), self.state
+    rate = (tokens - last[1]) / max(now - last[0], 1e-9)
+    left = (f", {self.settings.time_budget_secs - state['elapsed']:.0f} s of the budget left"
+            if self.settings.time_budget_secs else "")
+    self.log(f"step {state['step']} epoch {state['epoch']}: {rate:,.0f} tokens/s, learning "
+             f"rate {self._rate():.2e}{left}")
+    return now, tokens
 
   def _record(self, sums, tokens, epoch_end: bool) -> None:
     """Validation perplexity and the training loss since the last record -> history; writes
