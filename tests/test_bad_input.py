@@ -274,6 +274,14 @@ class ModelInputTableTest(tf.test.TestCase):
         ("transfer_checkpoint.py", [f"--bilm={bilm}", f"--output_dir={tmp}/x",
                                     f"--train={text}"],
          "do not match bilm_config.json", f"{tmp}/x"),
+        ("pack_lm_corpus.py", [f"--shards_dir={tmp}", f"--vocab_dir={bilm}/vocab",
+                               f"--output={tmp}/packed.npz.xz"],
+         "no train-*.txt shards", f"{tmp}/packed.npz.xz"),
+        ("train_bilm_torch.py", [f"--packed={garbage}", f"--out_dir={tmp}/torch"],
+         f"{garbage}: not a packed corpus", f"{tmp}/torch"),
+        ("import_bilm_weights.py", [f"--weights={tmp}", f"--vocab_dir={bilm}/vocab",
+                                    f"--output_dir={tmp}/imported"],
+         "not a torch_port output", f"{tmp}/imported"),
     ]
     for tool, args, message, output in cases:
       with self.subTest(f"{tool} {message}"):

@@ -88,7 +88,8 @@ def test_packed_corpus_has_the_graph_features(tmp_path):
   words = vocab_lib.Vocabulary(list(LM_RESERVED) + ["the", "il-0", "x"], reserved=LM_RESERVED)
   chars = vocab_lib.Vocabulary(["<pad>", "<unk>", "I", "L", "-", "2", "t", "h", "e"])
   featurizer = Featurizer(words, chars, max_chars_per_token=4)
-  arrays = packed_corpus.pack({"train": [str(shard)]}, featurizer, max_tokens_per_line=6)
+  arrays = packed_corpus.pack({"train": [str(shard)], "valid": [str(shard)]}, featurizer,
+                              max_tokens_per_line=6)
   assert list(arrays["train_offsets"]) == [0, 5, 8, 14]   # empty line dropped, last cut at 6
   types = arrays["type_strings"][arrays["train_tokens"]]
   assert list(types[:8]) == ["IL-2", "binds", "the", "IL-2", "receptor", "the", "cat", "12"]
@@ -104,6 +105,13 @@ def test_packed_corpus_has_the_graph_features(tmp_path):
   back = packed_corpus.load(str(tmp_path / "p.npz.xz"))
   for k, v in arrays.items():
     np.testing.assert_array_equal(back[k], v)
+  del arrays["train_offsets"]
+  packed_corpus.save(str(tmp_path / "q.npz.xz"), arrays)
+  with pytest.raises(packed_corpus.PackedCorpusError, match="q.npz.xz: not a packed corpus: no "
+                     "train_offsets$"):
+    packed_corpus.load(str(tmp_path / "q.npz.xz"))
+  with pytest.raises(packed_corpus.PackedCorpusError, match="missing.npz.xz: not a packed"):
+    packed_corpus.load(str(tmp_path / "missing.npz.xz"))
   empty = tmp_path / "empty.txt"
   empty.write_text("\n \n", encoding="utf-8")
   with pytest.raises(CorpusError, match="no text"):

@@ -20,6 +20,7 @@ from tf_bilm_ner.data import packed_corpus
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.labeled import Featurizer
 from tf_bilm_ner.data.lm_vocab import LM_RESERVED
+from tf_bilm_ner.data.sharding import CorpusError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("shards_dir", None, "A shard_corpus output: train-*.txt and valid-*.txt.")
@@ -37,6 +38,10 @@ def main(argv):
                           vocab_lib.Vocabulary.load(chars_path), FLAGS.max_chars_per_token)
   splits = {name: sorted(glob.glob(os.path.join(FLAGS.shards_dir, f"{name}-*.txt")))
             for name in ("train", "valid")}
+  for name, paths in splits.items():
+    if not paths:
+      raise CorpusError(f"{FLAGS.shards_dir}: no {name}-*.txt shards (a shard_corpus output "
+                        "directory was expected)")
   arrays = packed_corpus.pack(splits, featurizer, FLAGS.max_tokens_per_line)
   packed_corpus.save(FLAGS.output, arrays)
   info = packed_corpus.describe(arrays)

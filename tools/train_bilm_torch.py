@@ -25,6 +25,8 @@ import time
 
 from absl import app, flags, logging
 
+from tf_bilm_ner.errors import UserError
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("packed", None, "A corpus packed by tools/pack_lm_corpus.py.")
 flags.DEFINE_string("out_dir", None, "Directory for report.json and the weight files.")
@@ -67,11 +69,14 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   import numpy as np  # pylint: disable=g-import-not-at-top
-  import torch  # pylint: disable=g-import-not-at-top
-  from tf_bilm_ner.torch_port import pretrain  # pylint: disable=g-import-not-at-top
   from tf_bilm_ner.data import packed_corpus  # pylint: disable=g-import-not-at-top
   started = time.time()
-  arrays = packed_corpus.load(FLAGS.packed)
+  arrays = packed_corpus.load(FLAGS.packed)  # a bad file is reported before torch is needed
+  try:
+    import torch  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    raise UserError("PyTorch is not installed: pip install torch (or .[torch])") from None
+  from tf_bilm_ner.torch_port import pretrain  # pylint: disable=g-import-not-at-top
   with open(FLAGS.packed, "rb") as f:
     digest = hashlib.sha256(f.read()).hexdigest()[:16]
   sizes, settings = _configs(arrays)

@@ -29,11 +29,18 @@ from typing import TYPE_CHECKING, Dict, Iterable, Sequence
 import numpy as np
 
 from tf_bilm_ner import files
+from tf_bilm_ner.errors import UserError
 
 if TYPE_CHECKING:  # TensorFlow only where `pack` runs
   from tf_bilm_ner.data.labeled import Featurizer
 
 FEATURIZE_BATCH = 65536  # types per Featurizer call
+REQUIRED = ("type_word_ids", "type_char_ids", "word_vocab_size", "char_vocab_size",
+            "train_tokens", "train_offsets", "valid_tokens", "valid_offsets")
+
+
+class PackedCorpusError(UserError):
+  """A packed corpus file that cannot be read; the message names the file."""
 
 
 def _split_lines(paths: Sequence[str], max_tokens_per_line: int) -> Iterable[list]:
@@ -72,6 +79,8 @@ def pack(splits: Dict[str, Sequence[str]], featurizer: "Featurizer",
   counts = collections.Counter()
   streams = {}
   for name, paths in splits.items():
+    if not paths:
+      raise CorpusError(f"no shards for split {name!r}")
     tokens, offsets = [], [0]
     for line in _split_lines(paths, max_tokens_per_line):
       ids = [index.setdefault(t, len(index)) for t in line]
@@ -108,10 +117,19 @@ def save(path: str, arrays: Dict[str, np.ndarray], preset: int = 9) -> None:
 
 
 def load(path: str) -> Dict[str, np.ndarray]:
-  """Reads what `save` wrote."""
-  with open(path, "rb") as f:
-    data = np.load(io.BytesIO(lzma.decompress(f.read())))
-    return {k: data[k] for k in data.files}
+  """Reads what `save` wrote. Raises PackedCorpusError: missing, not xz, not an npz, or
+  without the arrays a trainer needs."""
+  try:
+    with open(path, "rb") as f:
+      data = np.load(io.BytesIO(lzma.decompress(f.read())))
+      arrays = {k: data[k] for k in data.files}
+  except (OSError, lzma.LZMAError, ValueError, EOFError) as e:
+    raise PackedCorpusError(f"{path}: not a packed corpus (tools/pack_lm_corpus.py writes "
+                            f"one): {e}") from None
+  missing = [k for k in REQUIRED if k not in arrays]
+  if missing:
+    raise PackedCorpusError(f"{path}: not a packed corpus: no {', '.join(missing)}")
+  return arrays
 
 
 def describe(arrays: Dict[str, np.ndarray]) -> dict:
