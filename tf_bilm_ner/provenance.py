@@ -7,8 +7,6 @@ import sys
 import time
 from typing import Dict, Iterable, Optional, Sequence
 
-import tensorflow as tf
-
 
 def sha256_prefix(path: str, n: int = 16) -> str:
   h = hashlib.sha256()
@@ -70,7 +68,8 @@ CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf1
 
 def machine() -> Dict[str, object]:
   """cores, CPU model (with family/model numbers and the `CPU_FEATURES` it has), L2 cache
-  per core, platform, Python and TensorFlow versions."""
+  per core, platform, Python and TensorFlow versions (TensorFlow's if the process has
+  imported it: this module imports no TensorFlow, for the torch port's trainer)."""
   model, family, number, flags = platform.processor() or "unknown", "?", "?", set()
   try:
     with open("/proc/cpuinfo") as f:
@@ -97,7 +96,8 @@ def machine() -> Dict[str, object]:
           "cpu_family_model": f"{family}/{number}",
           "cpu_features": [x for x in CPU_FEATURES if x in flags], "l2_cache_per_core": l2,
           "platform": platform.platform(),
-          "python": platform.python_version(), "tensorflow": tf.__version__}
+          "python": platform.python_version(),
+          "tensorflow": getattr(sys.modules.get("tensorflow"), "__version__", None)}
 
 
 def record(data_files: Iterable[str], seed=None, started: float = None) -> Dict[str, object]:

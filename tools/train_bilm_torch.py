@@ -20,11 +20,11 @@ from tf_bilm_ner import cli  # first, as in every binary (imports no TensorFlow)
 import hashlib
 import json
 import os
-import sys
 import time
 
 from absl import app, flags, logging
 
+from tf_bilm_ner import provenance
 from tf_bilm_ner.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -83,10 +83,11 @@ def main(argv):
   device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
   torch.backends.cuda.matmul.allow_tf32 = True
   torch.backends.cudnn.allow_tf32 = True
-  # No git where the GPU runs from a copy of the tree: the caller passes GIT_COMMIT.
-  about = {"command": " ".join(sys.argv), "packed": {FLAGS.packed: digest},
-           "git_commit": os.environ.get("GIT_COMMIT", "unknown"),
+  # Where the GPU runs from a copy of the tree without git, the caller passes GIT_COMMIT.
+  about = {"command": provenance.command(), "packed": {FLAGS.packed: digest},
+           "git_commit": os.environ.get("GIT_COMMIT") or provenance.git_commit(),
            "load_secs": round(time.time() - started, 1), "numpy": np.__version__,
+           "machine": provenance.machine(),
            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
   trainer = pretrain.Trainer(arrays, sizes, settings, FLAGS.out_dir, device,
                              FLAGS.checkpoint_path, log=logging.info, about=about)
