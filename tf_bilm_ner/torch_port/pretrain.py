@@ -249,6 +249,9 @@ class Trainer:
                   epochs_seen=round(state["tokens"] / self.train_data.num_tokens, 3),
                   device=(torch.cuda.get_device_name(self.device)
                           if self.device.type == "cuda" else "cpu"),
+                  max_memory_allocated_gib=(
+                      round(torch.cuda.max_memory_allocated(self.device) / 2**30, 2)
+                      if self.device.type == "cuda" else None),
                   torch=torch.__version__, history=state["history"])
     path = os.path.join(self.out_dir, "report.json")
     with open(path + ".tmp", "w", encoding="utf-8") as f:
