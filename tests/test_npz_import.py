@@ -57,7 +57,7 @@ def test_import_refuses_weights_that_do_not_reproduce_the_states(tmp_path):
   arrays = weights_lib.load_parts(str(bad / "weights"))
   kernel = arrays["encoder/backward_lstm/cell/kernel"]
   kernel[:, [0, 1]] = kernel[:, [1, 0]]  # two gate columns swapped: a layout mistake
-  weights_lib.save_parts(arrays, str(bad / "weights"), 1 << 20)
+  weights_lib.save_parts(arrays, str(bad / "weights"), 1 << 20, tag="swapped")
   with pytest.raises(surgery.TransferError, match="differ from the trainer's"):
     npz_import.import_bilm(str(bad), VOCAB, str(tmp_path / "pkg"))
   assert not os.path.exists(tmp_path / "pkg")

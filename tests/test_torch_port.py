@@ -99,17 +99,35 @@ def test_save_parts_splits_and_joins(tmp_path):
   rng = np.random.default_rng(0)
   arrays = {"big": rng.normal(size=(101, 7)).astype(np.float32),
             "small": np.arange(5), "scalar": np.asarray(2.5)}
-  paths = weights.save_parts(arrays, str(tmp_path / "w"), max_bytes=1000)
+  paths = weights.save_parts(arrays, str(tmp_path / "w"), max_bytes=1000, tag="a")
   assert len(paths) > 2
   for p in paths:  # the arrays within the budget, plus zip and npy headers per entry
     with np.load(p) as f:
-      assert sum(f[k].nbytes for k in f.files) <= 1000 and os.path.getsize(p) < 1000 + 400 * len(f.files)
+      assert sum(f[k].nbytes for k in f.files) <= 1000
+      assert os.path.getsize(p) < 1000 + 400 * len(f.files)
   back = weights.load_parts(str(tmp_path / "w"))
   assert sorted(back) == sorted(arrays)
   for k, v in arrays.items():
     np.testing.assert_array_equal(back[k], v)
-  weights.save_parts({"small": np.arange(3)}, str(tmp_path / "w"), max_bytes=1000)
-  assert list(weights.load_parts(str(tmp_path / "w"))) == ["small"]  # stale parts removed
+  weights.save_parts({"small": np.arange(3)}, str(tmp_path / "w"), max_bytes=1000, tag="b")
+  assert list(weights.load_parts(str(tmp_path / "w"))) == ["small"]
+  assert sorted(os.listdir(tmp_path)) == ["w-b-00000.npz", "w.json"]  # earlier parts removed
+
+
+def test_save_cut_short_leaves_the_previous_save_whole(tmp_path, monkeypatch):
+  weights.save_parts({"a": np.arange(300)}, str(tmp_path / "w"), max_bytes=1000, tag="s1")
+  real = weights.files.write_json_atomic
+
+  def crash(*args):
+    raise KeyboardInterrupt
+  monkeypatch.setattr(weights.files, "write_json_atomic", crash)
+  with pytest.raises(KeyboardInterrupt):  # killed after the new parts, before the index
+    weights.save_parts({"a": np.arange(300) + 1}, str(tmp_path / "w"), max_bytes=1000, tag="s2")
+  np.testing.assert_array_equal(weights.load_parts(str(tmp_path / "w"))["a"], np.arange(300))
+  monkeypatch.setattr(weights.files, "write_json_atomic", real)
+  weights.save_parts({"a": np.arange(300) + 2}, str(tmp_path / "w"), max_bytes=1000, tag="s3")
+  np.testing.assert_array_equal(weights.load_parts(str(tmp_path / "w"))["a"], np.arange(300) + 2)
+  assert not any("s1" in n or "s2" in n for n in os.listdir(tmp_path))
 
 
 def test_plan_covers_every_line_once_within_budget():

@@ -14,7 +14,8 @@ from absl import app, flags, logging
 from tf_bilm_ner.transfer import npz_import
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("weights", None, "train_bilm_torch's --out_dir (report.json, weights-*.npz).")
+flags.DEFINE_string("weights", None, "train_bilm_torch's --out_dir (report.json, weights.json, "
+                    "weights-*.npz).")
 flags.DEFINE_string("vocab_dir", None, "The vocabularies the corpus was packed with.")
 flags.DEFINE_string("output_dir", None, "Package directory to create.")
 flags.DEFINE_integer("max_chars_per_token", 32, "As the corpus was packed with.")

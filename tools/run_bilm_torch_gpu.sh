@@ -3,7 +3,8 @@
 # (tf_bilm_ner/torch_port), each for the same time budget, from a packed corpus
 # (tools/pack_lm_corpus.py). For a GPU machine with torch, numpy and absl-py but no
 # TensorFlow 2.15; run from the repository root. Each size writes OUT/u<units>/ (report.json,
-# weights-*.npz) at every validation, so a run cut short still leaves its last export.
+# weights.json, weights-*.npz) at every validation, so a run cut short still leaves its last
+# export.
 #
 #   tools/run_bilm_torch_gpu.sh PACKED OUT BUDGET_SECS UNITS... [-- extra train flags]
 #   tools/run_bilm_torch_gpu.sh runs/packed/cased52m.npz.xz "$OUT" 420 512 384

@@ -11,8 +11,9 @@ Needs only torch, numpy and absl-py; run it from the repository root with PYTHON
       --vocab_dir=checkpoints/biomed52m_3epoch/vocab --output_dir=runs/bilm/u512_package
 
 --out_dir gets report.json (settings, sizes, per-evaluation history with validation
-perplexity, tokens/s, device) and weights-NNNNN.npz (encoder in Keras names, float16 by
-default, with reference states for the importer's check), rewritten at every evaluation.
+perplexity, tokens/s, device) and weights.json naming the weights-*.npz parts (encoder in Keras
+names, float16 by default, with reference states for the importer's check), rewritten at every
+evaluation.
 With --checkpoint_path, a rerun of the same command resumes from it.
 """
 from tf_bilm_ner import cli  # first, as in every binary (imports no TensorFlow)

@@ -24,6 +24,7 @@ from typing import Callable, Dict, Optional
 import numpy as np
 import torch
 
+from tf_bilm_ner import files
 from tf_bilm_ner.torch_port import batches as batches_lib
 from tf_bilm_ner.torch_port import model as model_lib
 from tf_bilm_ner.torch_port import weights
@@ -230,13 +231,13 @@ class Trainer:
     reference = model_lib.BiLM(self.model.sizes)
     weights.load_keras_arrays(reference, {k: v.astype(np.float32) for k, v in stored.items()})
     stored.update(reference_states(reference, self.valid_data, s.reference_lines))
-    weights.save_parts(stored, os.path.join(self.out_dir, "weights"), s.max_bytes)
+    weights.save_parts(stored, os.path.join(self.out_dir, "weights"), s.max_bytes,
+                       tag=f"step{self.state['step']:08d}")
     self._report(final=False)
     if self.checkpoint_path:
-      tmp = self.checkpoint_path + ".tmp"
-      torch.save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                  "state": self.state}, tmp)
-      os.replace(tmp, self.checkpoint_path)
+      with files.atomic_file(self.checkpoint_path, "wb") as f:
+        torch.save({"model": self.model.state_dict(),
+                    "optimizer": self.optimizer.state_dict(), "state": self.state}, f)
 
   def _report(self, final: bool) -> dict:
     state = self.state
@@ -253,8 +254,5 @@ class Trainer:
                       round(torch.cuda.max_memory_allocated(self.device) / 2**30, 2)
                       if self.device.type == "cuda" else None),
                   torch=torch.__version__, history=state["history"])
-    path = os.path.join(self.out_dir, "report.json")
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-      json.dump(report, f, indent=1)
-    os.replace(path + ".tmp", path)
+    files.write_json_atomic(os.path.join(self.out_dir, "report.json"), report)
     return report

@@ -6,16 +6,20 @@ Names are the keys `transfer/packaging.py` stores ("encoder/<surgery.ENCODER_VAR
   LSTM kernel [in, 4U], recurrent [U, 4U]  (torch: [4U, in], [4U, U]; gates i, f, g, o in
                                             both), bias [4U] = torch's bias_ih + bias_hh
 Files: `save_parts` writes npz files of at most `max_bytes` each, cutting a large array into
-row blocks ("name#0", "name#1", ...); `load_parts` joins them. Only numpy is imported here,
-so the TensorFlow side (`transfer/npz_import.py`) reads the files without torch.
+row blocks ("name#0", "name#1", ...), and an index naming them; `load_parts` joins them.
+Only numpy (and the package's TensorFlow-free I/O layer) is imported here, so either side reads
+the files without the other.
 """
 import collections
 import glob
+import json
 import os
 import re
 from typing import Dict
 
 import numpy as np
+
+from tf_bilm_ner import files
 
 ENCODER = "encoder/"
 SOFTMAX = ("softmax_weights", "softmax_biases")
@@ -61,9 +65,8 @@ def load_keras_arrays(model, arrays: Dict[str, np.ndarray]) -> None:
         getattr(model, name).copy_(t(name))
 
 
-def save_parts(arrays: Dict[str, np.ndarray], prefix: str, max_bytes: int) -> list:
-  """Writes `prefix`-NNNNN.npz files of at most about `max_bytes` each; returns their paths.
-  Each file is written to a temporary name and renamed, so a reader never sees half of one."""
+def _contents(arrays: Dict[str, np.ndarray], max_bytes: int) -> list:
+  """arrays -> dicts of at most about `max_bytes` each, large arrays cut into row blocks."""
   pieces = []
   for name, value in arrays.items():
     if value.nbytes <= max_bytes or value.ndim == 0:
@@ -73,32 +76,42 @@ def save_parts(arrays: Dict[str, np.ndarray], prefix: str, max_bytes: int) -> li
       step = max(1, max_bytes // max(1, value.nbytes // rows))
       pieces.extend((f"{name}#{i}", value[s:s + step])
                     for i, s in enumerate(range(0, rows, step)))
-  files, current, size = [], {}, 0
+  contents, current, size = [], {}, 0
   for key, value in pieces:
     if current and size + value.nbytes > max_bytes:
-      files.append(current)
+      contents.append(current)
       current, size = {}, 0
     current[key] = value
     size += value.nbytes
   if current:
-    files.append(current)
-  for stale in glob.glob(f"{glob.escape(prefix)}-*.npz"):
-    os.remove(stale)
+    contents.append(current)
+  return contents
+
+
+def save_parts(arrays: Dict[str, np.ndarray], prefix: str, max_bytes: int, tag: str) -> list:
+  """Writes `prefix`-TAG-NNNNN.npz files of at most about `max_bytes` each, then the index
+  `prefix`.json naming them, then removes the parts of earlier saves; returns the paths.
+  Every file is written under a temporary name and renamed, and a reader goes by the index,
+  so a save cut short leaves the previous one whole. `tag` (e.g. the step) names this save."""
   paths = []
-  for i, content in enumerate(files):
-    path = f"{prefix}-{i:05d}.npz"
-    with open(path + ".tmp", "wb") as f:
+  for i, content in enumerate(_contents(arrays, max_bytes)):
+    path = f"{prefix}-{tag}-{i:05d}.npz"
+    with files.atomic_file(path, "wb") as f:
       np.savez(f, **content)
-    os.replace(path + ".tmp", path)
     paths.append(path)
+  files.write_json_atomic(prefix + ".json", {"parts": [os.path.basename(p) for p in paths]})
+  for stale in set(glob.glob(f"{glob.escape(prefix)}-*.npz")) - set(paths):
+    os.remove(stale)
   return paths
 
 
 def load_parts(prefix: str) -> Dict[str, np.ndarray]:
-  """Reads what `save_parts` wrote under `prefix`. Raises FileNotFoundError if nothing."""
-  paths = sorted(glob.glob(f"{glob.escape(prefix)}-[0-9]*.npz"))
-  if not paths:
-    raise FileNotFoundError(f"{prefix}-NNNNN.npz: no such files")
+  """Reads what `save_parts` wrote under `prefix` (the parts its index names).
+  Raises FileNotFoundError (no index, or a part it names is missing), ValueError."""
+  with open(prefix + ".json", encoding="utf-8") as f:
+    index = json.load(f)
+  directory = os.path.dirname(prefix)
+  paths = [os.path.join(directory, name) for name in index["parts"]]
   blocks = collections.defaultdict(dict)
   out = {}
   for path in paths:

@@ -1,7 +1,8 @@
 """A BiLM pretrained outside TensorFlow (`torch_port/`) -> a package `--init_from_bilm` reads.
 
-Input: the trainer's `out_dir` (report.json, weights-NNNNN.npz in Keras names and layouts,
-with reference states) and the vocabulary directory the corpus was packed with. The Keras
+Input: the trainer's `out_dir` (report.json; weights.json and the weights-*.npz parts it names,
+in Keras names and layouts, with reference states) and the vocabulary directory the corpus was
+packed with. The Keras
 encoder is built from the report's sizes, given the weights, and run on the stored reference
 lines: its states must equal the trainer's to `tolerance`, or nothing is written. The
 package has the layout of `packaging.package` (bilm_config.json, vocab/, ckpt/, manifest.json),

@@ -30,5 +30,6 @@ python tools/pack_lm_corpus.py --shards_dir="$tmp" --vocab_dir="$here/vocab" \
 PYTHONPATH=. python tools/train_bilm_torch.py --packed="$tmp/packed.npz.xz" --out_dir="$tmp/out" \
     --word_dim=6 --char_dim=4 --char_filters=5 --lstm_units=7 --batch_tokens=200 \
     --num_sampled=16 --max_epochs=3 --warmup_steps=2 --learning_rate=0.01
-cp "$tmp/out/report.json" "$tmp/out/weights-00000.npz" "$here/"
+rm -f "$here"/weights*
+cp "$tmp/out/report.json" "$tmp/out"/weights* "$here/"
 rm -rf "$tmp"
