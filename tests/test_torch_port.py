@@ -67,9 +67,8 @@ def test_states_and_nll_equal_keras():
     forward, backward = net(t["word_ids"], t["type_chars"], t["type_index"], t["lengths"])
     fwd_y, bwd_y, real = model.targets(t["word_ids"], t["lengths"])
     nll = [float(net.nll(h, y, real, False)) for h, y in ((forward, fwd_y), (backward, bwd_y))]
-  chars = np.concatenate([batch.type_chars, np.zeros_like(batch.type_chars[:1])])
   features = {"token_ids": tf.constant(batch.word_ids, tf.int32),
-              "char_ids": tf.constant(chars[batch.type_index], tf.int32),
+              "char_ids": tf.constant(batch.char_ids(), tf.int32),
               "lengths": tf.constant(batch.lengths, tf.int32)}
   bilm = _keras(arrays)
   k_forward, k_backward = bilm.encoder(features, training=False)

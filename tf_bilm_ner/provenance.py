@@ -16,6 +16,14 @@ def sha256_prefix(path: str, n: int = 16) -> str:
   return h.hexdigest()[:n]
 
 
+def tree_sha256_prefixes(root: str, exclude: Sequence[str] = ()) -> Dict[str, str]:
+  """{path relative to `root`: sha256 prefix} for every file under `root` whose name is not
+  in `exclude` (a package's manifest lists its own files so)."""
+  paths = sorted(os.path.relpath(os.path.join(d, n), root)
+                 for d, _, names in os.walk(root) for n in names if n not in exclude)
+  return {p: sha256_prefix(os.path.join(root, p)) for p in paths}
+
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout
 
 

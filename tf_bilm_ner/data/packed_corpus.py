@@ -1,4 +1,4 @@
-"""Corpus shards packed as arrays, for pretraining away from TensorFlow (`tools/torch_bilm/`).
+"""Corpus shards packed as arrays, for pretraining away from TensorFlow (`torch_port/`).
 
 A machine with a GPU but without this package's TensorFlow (the pinned 2.15 with its CUDA
 libraries is over a gigabyte) trains from one file that needs only numpy to read. Its
@@ -13,11 +13,11 @@ Arrays (`pack`):
   <split>_tokens  [tokens] int32           type id of each token of the split, lines one
                                            after another, in shard order
   <split>_offsets [lines + 1] int64        line i is tokens[offsets[i]:offsets[i + 1]]
+  word_vocab_size, char_vocab_size         scalars: the vocabularies' sizes
 Types are numbered by frequency, most frequent first, so the streams compress well.
 Lines are split on whitespace and cut to `max_tokens_per_line`, empty lines dropped, as
 `corpus.lm_dataset` reads them.
 
-  word_vocab_size, char_vocab_size  scalars: the vocabularies' sizes
 On disk: an uncompressed .npz inside an xz stream (`save`, `load`). Reading needs only numpy:
 TensorFlow is imported by `pack` alone.
 """

@@ -102,19 +102,13 @@ def package_tagger(run_dir: str, out_dir: str, name: str, data: Dict[str, str],
   with files.atomic_directory(out_dir, overwrite=overwrite) as final:
     for entry in os.listdir(path):
       os.replace(os.path.join(path, entry), os.path.join(final, entry))
-    manifest["files_sha256_prefix"] = {rel: provenance.sha256_prefix(os.path.join(final, rel))
-                                       for rel in _files(final)}
+    manifest["files_sha256_prefix"] = provenance.tree_sha256_prefixes(final, exclude=[MANIFEST])
     files.write_json_atomic(os.path.join(final, MANIFEST), manifest)
   shutil.rmtree(tmp, ignore_errors=True)
   logging.info("packaged %s -> %s: test F1 %.2f (the run's own: %.2f)", run_dir, out_dir,
                scores.get("test", {}).get("micro", {}).get("f1", float("nan")),
                run_scores.get("test", {}).get("micro", {}).get("f1", float("nan")))
   return manifest
-
-
-def _files(root: str) -> List[str]:
-  return sorted(os.path.relpath(os.path.join(d, n), root)
-                for d, _, names in os.walk(root) for n in names if n != MANIFEST)
 
 
 def check_package(path: str) -> dict:

@@ -2,10 +2,11 @@
 
 The pinned TensorFlow with its CUDA libraries cannot be installed everywhere a GPU is at
 hand (on the project's lent GPU machine nothing can be downloaded, and what travels there
-is limited to 64 MiB). These modules import only torch and numpy (never TensorFlow, never
-the rest of this package), read a corpus packed by `tools/pack_lm_corpus.py`, and write the
-encoder's weights under the Keras BiLM's own names and layouts (`weights.py`), which
-`tools/import_bilm_weights.py` turns into a package `--init_from_bilm` reads.
+is limited to 64 MiB). These modules import torch, numpy and the package's TensorFlow-free
+I/O (`files`, `errors`), never TensorFlow; they read a corpus packed by
+`tools/pack_lm_corpus.py` and write the encoder's weights under the Keras BiLM's own names
+and layouts (`weights.py`), which `tools/import_bilm_weights.py` turns into a package
+`--init_from_bilm` reads.
 
   model.py     the BiLM: CharCNN, word embedding, two LSTMs, one shared softmax
   batches.py   packed corpus -> length-bucketed batches under a token budget

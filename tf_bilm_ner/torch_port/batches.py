@@ -22,9 +22,9 @@ class Batch:
   type_index: np.ndarray  # [B, T] int64: row of type_chars, N at padding
   lengths: np.ndarray     # [B] int64
 
-  @property
-  def tokens(self) -> int:
-    return int(self.lengths.sum())
+  def char_ids(self) -> np.ndarray:
+    """[B, T, C] character ids per position, zeros at padding: the Keras encoder's input."""
+    return np.concatenate([self.type_chars, np.zeros_like(self.type_chars[:1])])[self.type_index]
 
 
 class Corpus:

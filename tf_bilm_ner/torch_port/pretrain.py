@@ -107,10 +107,8 @@ def reference_states(model, corpus, lines: int) -> Dict[str, np.ndarray]:
   with torch.no_grad():
     forward, backward = model.eval()(t["word_ids"], t["type_chars"], t["type_index"],
                                      t["lengths"])
-  chars = batch.type_chars[batch.type_index.clip(max=len(batch.type_chars) - 1)]
-  chars[batch.type_index == len(batch.type_chars)] = 0
   return {"reference/token_ids": batch.word_ids.astype(np.int32),
-          "reference/char_ids": chars.astype(np.int32),
+          "reference/char_ids": batch.char_ids().astype(np.int32),
           "reference/lengths": batch.lengths.astype(np.int32),
           "reference/forward": forward.numpy(), "reference/backward": backward.numpy()}
 
@@ -122,6 +120,7 @@ class Trainer:
                device: torch.device, checkpoint_path: str = "",
                log: Callable[[str], None] = print, about: Optional[dict] = None):
     self.settings, self.out_dir, self.device, self.log = settings, out_dir, device, log
+    self.low_precision = settings.low_precision and device.type == "cuda"
     self.checkpoint_path, self.about = checkpoint_path, dict(about or {})
     torch.manual_seed(settings.seed)
     self.model = model_lib.BiLM(sizes).to(device)
@@ -148,9 +147,7 @@ class Trainer:
   def _step(self, t: Dict[str, torch.Tensor]):
     for group in self.optimizer.param_groups:
       group["lr"] = self._rate()
-    s = self.settings
-    nll, n = _losses(self.model, t, s.low_precision and self.device.type == "cuda",
-                     s.num_sampled)
+    nll, n = _losses(self.model, t, self.low_precision, self.settings.num_sampled)
     loss = sum(nll.values()) / n
     self.optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -219,7 +216,7 @@ class Trainer:
       # The training loss: the sampled softmax's when sampling, not a perplexity.
       row.update({f"train_loss_{d}": float(sums[d]) / n for d in DIRECTIONS})
     row.update(perplexity(self.model, self.valid_data, self.device, self.settings.batch_tokens,
-                          self.settings.low_precision and self.device.type == "cuda"))
+                          self.low_precision))
     state["history"].append(row)
     self.log(json.dumps(row))
     self._save()

@@ -94,8 +94,6 @@ def import_bilm(weights_dir: str, vocab_dir: str, out_dir: str, max_chars_per_to
 
 
 def _manifest(report: dict, tmp: str, values: dict, difference: float) -> dict:
-  packaged = sorted(os.path.relpath(os.path.join(d, n), tmp)
-                    for d, _, names in os.walk(tmp) for n in names)
   history = [{"run": "torch_port", "epoch": row["epoch"], "step": row["step"],
               "tokens_seen": row["tokens_seen"], "epoch_end": row["epoch_end"],
               **{k: row[k] for k in ("valid_perplexity_forward", "valid_perplexity_backward")}}
@@ -111,8 +109,7 @@ def _manifest(report: dict, tmp: str, values: dict, difference: float) -> dict:
           "tokens_seen", "elapsed_secs", "tokens_per_sec", "train_tokens_per_epoch")},
       "reference_check_max_abs_difference": difference,
       "packaging": provenance.record([]),
-      "files_sha256_prefix": {p: provenance.sha256_prefix(os.path.join(tmp, p))
-                              for p in packaged},
+      "files_sha256_prefix": provenance.tree_sha256_prefixes(tmp),
       "encoder_parameters": int(sum(v.size for v in values.values())),
       "includes_softmax": False,
   }

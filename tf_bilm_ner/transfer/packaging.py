@@ -191,8 +191,6 @@ def _manifest(source: surgery.BiLMSource, tmp: str, dtype: str, step: int,
               values: dict, earlier_runs: Sequence[str] = ()) -> dict:
   report, _ = _run_record(source.directory)
   history, runs = pretraining_chain(source.directory, earlier_runs)
-  packaged = sorted(os.path.relpath(os.path.join(d, n), tmp)
-                    for d, _, names in os.walk(tmp) for n in names)
   return {
       "source_run": os.path.abspath(source.directory),
       "source_checkpoint": os.path.basename(source.checkpoint),
@@ -205,8 +203,7 @@ def _manifest(source: surgery.BiLMSource, tmp: str, dtype: str, step: int,
       "corpus": (report.get("provenance") or {}).get("data_files"),  # path -> sha256 prefix
       "shards": _read_json(report.get("shards_manifest")),
       "packaging": provenance.record([]),
-      "files_sha256_prefix": {p: provenance.sha256_prefix(os.path.join(tmp, p))
-                              for p in packaged},
+      "files_sha256_prefix": provenance.tree_sha256_prefixes(tmp),
       "encoder_parameters": int(sum(v.size for k, v in values.items()
                                     if k.startswith("encoder/"))),
       "includes_softmax": any(k in values for k in SOFTMAX_VARIABLES),
