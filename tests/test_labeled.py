@@ -49,6 +49,18 @@ class LabeledTest(tf.test.TestCase):
         self.assertAllEqual(got[:len(want)], want)
         self.assertAllEqual(got[len(want):], np.zeros(len(got) - len(want)))
 
+  def test_characters_beyond_ascii_and_invalid_bytes(self):
+    # Each token's characters are code points (U+FFFD for bytes that are not UTF-8): the ids
+    # Python's str gives after decoding with errors="replace".
+    chars = vocab_lib.Vocabulary(["<pad>", "<unk>", "\u00e9", "\U0001f9ec", "\ufffd", "b"])
+    featurizer = Featurizer(self.words, chars, max_chars_per_token=3)
+    raw = ["b\u00e9\U0001f9ecb".encode(), b"\xffb", "\u00e9".encode(), b""]
+    got = featurizer(tf.constant([raw]), tf.constant([3]))["char_ids"].numpy()[0]
+    for j, token in enumerate(raw[:3]):
+      want = [chars.id(c) for c in token.decode("utf-8", errors="replace")[:3]]
+      self.assertAllEqual(got[j], want + [0] * (3 - len(want)))
+    self.assertAllEqual(got[3], [0, 0, 0])   # beyond the length: padding
+
   def test_cached_features_are_reused_across_epochs(self):
     data = LabeledData(self.sents, self.featurizer, self.tags)
     ids = lambda seed: sorted(tuple(r) for b in data.batches(301, True, seed)

@@ -50,6 +50,19 @@ class VocabTest(tf.test.TestCase):
     tags = vocab_lib.Vocabulary(["O", "B-X"], reserved=())
     self.assertAllEqual(tags.lookup_table().lookup(tf.constant(["B-X", "B-Y"])), [1, -1])
 
+  def test_codepoint_table_gives_each_characters_id(self):
+    # Non-BMP, combining and replacement characters; the reserved entries are never a
+    # character's id; a vocabulary without reserved ids answers -1.
+    v = vocab_lib.Vocabulary(["<pad>", "<unk>", "a", "\u03b1", "\U0001f9ec", "\u0301", "\ufffd"])
+    text = "a\u03b1b\U0001f9ec\u0301<\ufffd"
+    ids = v.codepoint_table().lookup(tf.strings.unicode_decode(text, "UTF-8"))
+    self.assertAllEqual(ids, [v.id(c) for c in text])
+    self.assertAllEqual(ids, [2, 3, 1, 4, 5, 1, 6])
+    bare = vocab_lib.Vocabulary(["x"], reserved=())
+    self.assertAllEqual(bare.codepoint_table().lookup(tf.constant([ord("x"), ord("y")])), [0, -1])
+    only_reserved = vocab_lib.Vocabulary(["<pad>", "<unk>"])   # no character: an empty table
+    self.assertAllEqual(only_reserved.codepoint_table().lookup(tf.constant([97])), [1])
+
 
 if __name__ == "__main__":
   tf.test.main()

@@ -25,30 +25,32 @@ class Featurizer(tf.Module):
   """Raw string tokens -> model features, entirely in the graph: the one featurisation of
   training, evaluation, pretraining and the exported SavedModel.
 
-  `words`, `chars`: Vocabularies, or lookup tables string -> id (the export's, read from
-  its asset files).
+  `words`: a Vocabulary, or a lookup table string -> id (the export's, read from its asset
+  file). `chars`: a Vocabulary; its characters are looked up by code point
+  (`Vocabulary.codepoint_table`), the ids `chars.lookup_table()` gives each character.
   """
 
   def __init__(self, words: Union[vocab_lib.Vocabulary, tf.lookup.StaticHashTable],
-               chars: Union[vocab_lib.Vocabulary, tf.lookup.StaticHashTable],
-               max_chars_per_token: int, name: str = "featurizer"):
+               chars: vocab_lib.Vocabulary, max_chars_per_token: int,
+               name: str = "featurizer"):
     super().__init__(name=name)
-    table = lambda v: v.lookup_table() if isinstance(v, vocab_lib.Vocabulary) else v
-    self.word_table, self.char_table = table(words), table(chars)
+    self.word_table = words.lookup_table() if isinstance(words, vocab_lib.Vocabulary) else words
+    self.char_table = chars.codepoint_table()
+    self.char_vocab_size = len(chars)
     self.max_chars = max_chars_per_token
 
   def __call__(self, tokens: tf.Tensor, lengths: Optional[tf.Tensor] = None
                ) -> Dict[str, tf.Tensor]:
     """tokens [batch, time] tf.string -> token_ids [batch, time], char_ids [batch, time,
     chars] int32, 0 at padding: positions at or beyond `lengths` [batch], or without
-    `lengths`, the "" tokens."""
+    `lengths`, the "" tokens. Bytes that are not UTF-8 are U+FFFD characters."""
     real = (tf.sequence_mask(lengths, tf.shape(tokens)[1]) if lengths is not None
             else tf.not_equal(tokens, ""))
     token_ids = tf.cast(self.word_table.lookup(vocab_lib.normalize_words(tokens)), tf.int32)
     token_ids = tf.where(real, token_ids, tf.zeros_like(token_ids))
-    chars = tf.strings.unicode_split(tokens, "UTF-8", errors="replace")
-    chars = chars[:, :, :self.max_chars]
-    char_ids = tf.cast(tf.ragged.map_flat_values(self.char_table.lookup, chars), tf.int32)
+    points = tf.strings.unicode_decode(tokens, "UTF-8", errors="replace")
+    points = points[:, :, :self.max_chars]
+    char_ids = tf.ragged.map_flat_values(self.char_table.lookup, points)
     shape = tf.shape(tokens, out_type=tf.int64)
     char_ids = char_ids.to_tensor(default_value=0, shape=[shape[0], shape[1], -1])
     char_ids = tf.where(real[:, :, None], char_ids, tf.zeros_like(char_ids))

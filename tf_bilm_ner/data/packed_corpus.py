@@ -101,7 +101,7 @@ def pack(splits: Dict[str, Sequence[str]], featurizer: "Featurizer",
   out = {"type_word_ids": word_ids, "type_char_ids": char_ids,
          "type_strings": np.asarray(types, dtype=str),
          "word_vocab_size": np.asarray(featurizer.word_table.size().numpy(), np.int64),
-         "char_vocab_size": np.asarray(featurizer.char_table.size().numpy(), np.int64)}
+         "char_vocab_size": np.asarray(featurizer.char_vocab_size, np.int64)}
   for name, (tokens, offsets) in streams.items():
     out[f"{name}_tokens"] = new_id[tokens]
     out[f"{name}_offsets"] = offsets

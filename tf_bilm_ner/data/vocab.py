@@ -95,6 +95,20 @@ class Vocabulary:
     except VocabularyError as e:
       raise VocabularyError(f"{path}: {e}") from None
 
+  def codepoint_table(self) -> tf.lookup.StaticHashTable:
+    """Unicode code point (int32) -> int32 id of each one-character entry; any other code
+    point maps to `<unk>` (or -1 without reserved ids). The characters' `lookup_table` on
+    code points: a token's characters are looked up without being encoded back into one
+    string each (`labeled.Featurizer`); entries longer than one character (the reserved
+    ones) are no single character's id, as in `lookup_table`."""
+    default = UNK_ID if self.reserved else -1
+    # A table cannot be empty: -1, which no code point is, stands in for no characters.
+    pairs = [(ord(e), i) for i, e in enumerate(self.entries) if len(e) == 1] or [(-1, default)]
+    init = tf.lookup.KeyValueTensorInitializer(
+        tf.constant([c for c, _ in pairs], tf.int32, shape=[len(pairs)]),
+        tf.constant([i for _, i in pairs], tf.int32, shape=[len(pairs)]))
+    return tf.lookup.StaticHashTable(init, default_value=default)
+
   def lookup_table(self) -> tf.lookup.StaticHashTable:
     """string -> int32 id; unknown strings map to `<unk>` (or -1 without reserved ids)."""
     init = tf.lookup.KeyValueTensorInitializer(

@@ -50,6 +50,7 @@ import tensorflow as tf
 
 from tf_bilm_ner import files
 from tf_bilm_ner.data import graph_text
+from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.labeled import Featurizer
 from tf_bilm_ner.errors import OutputExistsError
@@ -85,12 +86,16 @@ class TaggerModule(tf.Module):
     object.__setattr__(self, "tagger", tagger)
     self.weights = list(tagger.variables)
     self.limits = export_config
+    chars_path, tags_path = (os.path.join(vocab_dir, f) for f in ("chars.txt", "tags.txt"))
+    # The characters and tag names are constants of the graph (a code-point table, a list
+    # of IOB2 names: fewer and cheaper ops per request than string tables); their files
+    # stay in assets/ as the package's record of them.
     self.featurizer = Featurizer(_table(os.path.join(vocab_dir, "words.txt"), vocab_lib.UNK_ID),
-                                 _table(os.path.join(vocab_dir, "chars.txt"), vocab_lib.UNK_ID),
+                                 vocab_lib.Vocabulary.load(chars_path),
                                  export_config.max_chars_per_token)
-    self.tag_names = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
-        os.path.join(vocab_dir, "tags.txt"), tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
-        tf.string, tf.lookup.TextFileIndex.WHOLE_LINE), default_value="")
+    self.assets = [tf.saved_model.Asset(chars_path), tf.saved_model.Asset(tags_path)]
+    tags = vocab_lib.Vocabulary.load(tags_path, reserved=()).entries
+    object.__setattr__(self, "_tag_names", [tag_scheme.to_iob2(t) for t in tags])
     # The tf.functions live on a plain object, outside the object graph: tf.saved_model.save
     # stores a module's function attributes and, again, each signature made from one.
     # `tag` is shared by both signatures, so its graph is stored once.
@@ -256,10 +261,8 @@ class TaggerModule(tf.Module):
       tag_ids, best, marginals, log_z = portable()
     real = tf.sequence_mask(lengths, tf.shape(tokens)[1])
     tag_conf = tf.gather(marginals, tag_ids, batch_dims=2)
-    names = self.tag_names.lookup(tf.cast(tag_ids, tf.int64))
-    # IOBES taggers (tag_scheme.to_iob2, in graph): S-X -> B-X, E-X -> I-X.
-    names = tf.strings.regex_replace(tf.strings.regex_replace(names, "^S-", "B-"), "^E-", "I-")
-    tags = tf.where(real, names, "")
+    # IOB2 names (an IOBES tagger's S-X is B-X, E-X is I-X: tag_scheme.to_iob2).
+    tags = tf.where(real, tf.gather(tf.constant(self._tag_names), tag_ids), "")
     empty = tf.equal(lengths, 0)
     return {"tags": tags, "tag_ids": tag_ids,
             "tag_confidence": tf.where(real, tag_conf, 0.0),
