@@ -2,7 +2,8 @@
 
 Layout (TF Serving's): `<export_dir>/<version>/` with `saved_model.pb`,
 `variables/`, `assets/{words,chars,tags}.txt` (the word table reads words.txt; the
-characters and tag names are constants of the graph, their files the record of them) and `assets.extra/{tagger_config.json,export_config.json}`.
+characters and tag names are constants of the graph, their files the record of them)
+and `assets.extra/{tagger_config.json,export_config.json}`.
 
 Signature `serving_default` (tokenised sentences):
   inputs   tokens  [batch, time] tf.string, right-padded with ""
