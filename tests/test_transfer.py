@@ -19,6 +19,7 @@ from tf_bilm_ner.training import run_dir as run_dir_lib
 from tf_bilm_ner.transfer import packaging
 from tf_bilm_ner.transfer import surgery
 from tf_bilm_ner.transfer import tagger_init
+from tf_bilm_ner.transfer import warm_start
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTDATA = os.path.join(ROOT, "tests", "testdata")
@@ -431,6 +432,27 @@ class TransferTest(tf.test.TestCase):
                 f"--earlier_runs={first},{second}")
     self.assertIn(f"{first}/report.json:2: not JSON", proc.stderr)
     self.assertFalse(os.path.exists(f"{out}_missing") or os.path.exists(f"{out}_broken"))
+
+  def test_package_of_a_run_that_goes_on_lists_the_epochs_its_checkpoint_had(self):
+    """A resumed run's report.json holds the history as it was at the restart; history.jsonl
+    has every finished epoch. A checkpoint named by its prefix lists the epochs it had
+    finished (its loop state), not those the run finished after it."""
+    run = os.path.join(self.get_temp_dir(), "going_on")
+    shutil.copytree(self.bilm_dir, run)
+    ckpt_epoch = warm_start.checkpoint_position(self.reader)["epoch"]
+    rows = [{"epoch": e, "valid_perplexity_forward": 90.0 - e,
+             "valid_perplexity_backward": 99.0 - e} for e in range(ckpt_epoch + 2)]
+    with open(os.path.join(run, "history.jsonl"), "w") as f:
+      f.writelines(json.dumps(r) + "\n" for r in rows)
+    with open(os.path.join(run, "report.json"), "w") as f:
+      json.dump({"history": rows[:1], "starts": []}, f)   # written at the restart: stale
+    epochs = lambda out: [r["epoch"] for r in json.load(
+        open(os.path.join(out, packaging.MANIFEST)))["valid_perplexity"]]
+    packaging.package(run, os.path.join(run, "pkg_latest"))
+    self.assertEqual(epochs(os.path.join(run, "pkg_latest")), list(range(ckpt_epoch + 2)))
+    prefix = os.path.join(run, "ckpt", os.path.basename(self.source.checkpoint))
+    packaging.package(prefix, os.path.join(run, "pkg_prefix"))
+    self.assertEqual(epochs(os.path.join(run, "pkg_prefix")), list(range(ckpt_epoch)))
 
 
 def dataclasses_replace(obj, **kw):

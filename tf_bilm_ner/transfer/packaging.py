@@ -124,7 +124,10 @@ def package(bilm: str, out_dir: str, dtype: str = "float16", overwrite: bool = F
       shutil.copy(os.path.join(source.directory, "vocab", name), os.path.join(tmp, "vocab"))
     shutil.copy(os.path.join(source.directory, "bilm_config.json"), tmp)
     write_checkpoint(values, os.path.join(tmp, "ckpt"), step)
-    manifest = _manifest(source, tmp, dtype, step, values, earlier_runs)
+    # A checkpoint named by its prefix may be older than the run's history (which goes on):
+    # the manifest then lists the epochs that checkpoint had finished.
+    before = position.get("epoch") if not os.path.isdir(bilm) else None
+    manifest = _manifest(source, tmp, dtype, step, values, earlier_runs, before)
     manifest["source_position"] = position
     if valid_pattern:
       encoder = {k: v for k, v in values.items() if k.startswith("encoder/")}
@@ -153,15 +156,17 @@ def _run_record(directory: str):
         report = json.load(f)
       except json.JSONDecodeError as e:
         raise surgery.TransferError(f"{report_path}:{e.lineno}: not JSON ({e.msg})") from None
-  # report.json's history is complete once train_bilm finishes; a run stopped earlier (or
-  # one trained by the pipeline) has its finished epochs in history.jsonl.
-  return report, report.get("history") or run_dir_lib.read_history(directory)
+  # history.jsonl gains each epoch's row as the epoch ends; report.json's history is a copy
+  # made when train_bilm last started or finished, stale while a resumed run goes on.
+  return report, run_dir_lib.read_history(directory) or report.get("history") or []
 
 
-def pretraining_chain(source_dir: str, earlier_runs: Sequence[str] = ()):
+def pretraining_chain(source_dir: str, earlier_runs: Sequence[str] = (),
+                      before_epoch: Optional[int] = None):
   """Per-epoch validation perplexity and the runs behind it, `earlier_runs` (oldest first)
   then `source_dir`: ([{run, epoch, valid_perplexity_forward, ..._backward}], [{run,
-  epochs, commands, git_commits}]). Raises surgery.TransferError if an earlier run has
+  epochs, commands, git_commits}]). `before_epoch`: only `source_dir`'s epochs before it
+  (those a checkpoint of an unfinished run had trained). Raises surgery.TransferError if an earlier run has
   neither report.json nor history.jsonl, or the epochs do not follow one another (a run
   given twice, or out of order)."""
   rows, runs = [], []
@@ -172,6 +177,8 @@ def pretraining_chain(source_dir: str, earlier_runs: Sequence[str] = ()):
                                    "history.jsonl); --earlier_runs takes run directories")
   for directory in [*earlier_runs, source_dir]:
     report, history = _run_record(directory)
+    if directory == source_dir and before_epoch is not None:
+      history = [row for row in history if row["epoch"] < before_epoch]
     name = os.path.basename(os.path.normpath(directory))
     starts = report.get("starts") or []
     runs.append({"run": name, "epochs": [row["epoch"] for row in history],
@@ -188,9 +195,10 @@ def pretraining_chain(source_dir: str, earlier_runs: Sequence[str] = ()):
 
 
 def _manifest(source: surgery.BiLMSource, tmp: str, dtype: str, step: int,
-              values: dict, earlier_runs: Sequence[str] = ()) -> dict:
+              values: dict, earlier_runs: Sequence[str] = (),
+              before_epoch: Optional[int] = None) -> dict:
   report, _ = _run_record(source.directory)
-  history, runs = pretraining_chain(source.directory, earlier_runs)
+  history, runs = pretraining_chain(source.directory, earlier_runs, before_epoch)
   return {
       "source_run": os.path.abspath(source.directory),
       "source_checkpoint": os.path.basename(source.checkpoint),
