@@ -105,9 +105,18 @@ class ReportingTest(tf.test.TestCase):
     rows = reporting.convergence_table(histories).splitlines()[2:]
     self.assertEqual(rows, ["| ncbi | random init | 2 | 45.00 | 74.00 | 76.00 (6) | 6 |",
                             "| ncbi | bilm init | 1 | 70.00 | - | 78.00 (3) | 3 |"])
-    del histories["ncbi"]["random_init"]
+    # A wider encoder's BiLM init is measured against random init at its own sizes.
+    histories["ncbi"]["random_init_u384"] = [[60.0, 77.0]]
+    histories["ncbi"]["bilm52m_u384_init"] = [[75.0, 76.0, 77.5]]
+    rows = reporting.convergence_table(histories).splitlines()[4:]
+    self.assertEqual(rows, ["| ncbi | random init u384 | 1 | 60.00 | - | 77.00 (2) | 2 |",
+                            "| ncbi | bilm52m u384 init | 1 | 75.00 | - | 77.50 (3) | 3 |"])
+    for i in ("random_init", "random_init_u384"):
+      del histories["ncbi"][i]
     self.assertEqual(reporting.convergence_table(histories).splitlines()[2],
                      "| ncbi | bilm init | 1 | 70.00 | - | 78.00 (3) | - |")
+    self.assertEqual(reporting.random_baseline("bilm52m_u384_features"), "random_init_u384")
+    self.assertEqual(reporting.random_baseline("bilm52m_features"), "random_init")
 
   def test_bilm_settings_and_vocab_coverage_tables(self):
     row = lambda opt, tps, ppl: {"precision": "float32", "optimizer": opt, "num_sampled": 1024,

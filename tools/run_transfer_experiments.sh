@@ -18,6 +18,11 @@
 #   BILM_GROUP=bilm52m_features BILM_FLAGS="--encoder_lr_scale=0.5 --bilm_features" \
 #       tools/run_transfer_experiments.sh bc2gm ../shared/data/BC2GM-IOB biomed52m_3epoch \
 #       "1 2 3" "10 25 50" no
+# Likewise RANDOM_FLAGS and RANDOM_GROUP (default random_init) for the random-init runs: the
+# baseline of a BiLM of other sizes has the BiLM's encoder sizes, e.g. for 384 LSTM units
+#   RANDOM_GROUP=random_init_u384 RANDOM_FLAGS=--lstm_units=384 BILM_GROUP=bilm52m_u384_init \
+#       BILM_FLAGS=--encoder_lr_scale=0.5 tools/run_transfer_experiments.sh ncbi_disease \
+#       tf_bilm_ner/resources/ncbi_disease biomed52m_u384 "1 2 3" "10 25 50" yes
 set -euo pipefail
 name=$1 data=$2 bilm=$3 seeds=$4 percents=$5 ship=$6
 shift 6
@@ -28,13 +33,16 @@ run() {  # GROUP NAME SEEDS SHIP [flags...]: the seeds whose scores are not stor
   shift 4
   if [ -n "$todo" ]; then "$here/run_taggers.sh" "$group" "$n" "$data" "$todo" "$keep" "$@"; fi
 }
-run tagger_random_init "$name" "$seeds" "$ship" "$@"
+random_flags=(${RANDOM_FLAGS:-})
+random_group=${RANDOM_GROUP:-random_init}
+run "tagger_$random_group" "$name" "$seeds" "$ship" "${random_flags[@]}" "$@"
 bilm_flags=(--init_from_bilm="$bilm" ${BILM_FLAGS:-})
 group=${BILM_GROUP:-bilm_init}
 run "tagger_$group" "$name" "$seeds" "$ship" "${bilm_flags[@]}" "$@"
 for pct in $percents; do
   frac=$(printf '0.%02d' "$pct")
-  run data_efficiency_random_init "${name}_f$pct" "$seeds" no --train_fraction="$frac" "$@"
+  run "data_efficiency_$random_group" "${name}_f$pct" "$seeds" no --train_fraction="$frac" \
+      "${random_flags[@]}" "$@"
   run "data_efficiency_$group" "${name}_f$pct" "$seeds" no --train_fraction="$frac" \
       "${bilm_flags[@]}" "$@"
 done

@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import re
 import statistics
 from typing import Dict, List
 
@@ -107,6 +108,8 @@ def _test_f1s(rows: List[dict]) -> List[float]:
 # Later settings shown beside the paper's method in the comparison, once they have runs.
 LATER_SETTINGS = (("tagger_bilm52m_init", "52M BiLM init"),
                   ("tagger_bilm52m_features", "52M BiLM init + features"),
+                  ("tagger_random_init_u384", "random init, 384 units"),
+                  ("tagger_bilm52m_u384_init", "52M BiLM init, 384 units"),
                   ("tagger_random_init_traindev", "random init, train+devel"),
                   ("tagger_bilm_init_traindev", "BiLM init, train+devel"))
 
@@ -175,24 +178,29 @@ def mean_curve(runs: List[List[float]]) -> List[float]:
   return [statistics.mean(col) for col in zip(*padded_runs(runs))]
 
 
+def random_baseline(init: str) -> str:
+  """The random-init setting with `init`'s encoder sizes: a `_u<units>` part (e.g.
+  bilm52m_u384_init -> random_init_u384) names sizes other than the default."""
+  units = re.search(r"_(u\d+)(?=_|$)", init)
+  return "random_init" + (f"_{units.group(1)}" if units else "")
+
+
 def convergence_table(histories: Dict[str, Dict[str, List[List[float]]]]) -> str:
   """{dataset: {init: [devel F1 per epoch, per seed]}} -> how fast each init learns.
 
   Per init: mean devel F1 after epochs 1 and 5, the best of the mean curve and its epoch, and
-  the first epoch at which the mean curve reaches random init's best (epochs count from 1).
+  the first epoch at which the mean curve reaches the best of random init at the same encoder
+  sizes (`random_baseline`; epochs count from 1).
   """
   lines = ["| dataset | init | seeds | devel F1 after 1 epoch | after 5 | best (epoch) | "
-           "first epoch at random init's best |", "|---|---|---|---|---|---|---|"]
+           "first epoch at random init's best (same sizes) |", "|---|---|---|---|---|---|---|"]
   for dataset, by_init in sorted(histories.items()):
     curves = {init: mean_curve(runs) for init, runs in by_init.items() if runs}
-    target = max(curves["random_init"]) if "random_init" in curves else None
-    for init in ("random_init", "bilm_init"):
-      if init not in curves:
-        continue
-      c = curves[init]
+    for init, c in curves.items():
       at = lambda e: f"{c[e - 1]:.2f}" if len(c) >= e else "-"
       reach = "-"
-      if target is not None:
+      if random_baseline(init) in curves:
+        target = max(curves[random_baseline(init)])
         reach = next((str(e) for e, v in enumerate(c, start=1) if v >= target), "never")
       lines.append(f"| {dataset} | {init.replace('_', ' ')} | {len(by_init[init])} | {at(1)} | "
                    f"{at(5)} | {max(c):.2f} ({c.index(max(c)) + 1}) | {reach} |")

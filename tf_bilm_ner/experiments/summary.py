@@ -78,7 +78,7 @@ def _init_tables(text: str, results_dir: str, runs) -> str:
     text = replace_table(text, "data_efficiency", reporting.data_efficiency_table(points))
   if "<!-- BEGIN convergence -->" in text:
     histories = {d: {i: reporting.devel_f1_histories(results_dir, f"tagger_{i}", d)
-                     for i in ("random_init", "bilm_init")} for d in datasets}
+                     for i in plots.INITS} for d in datasets}
     text = replace_table(text, "convergence", reporting.convergence_table(histories))
   return text
 
