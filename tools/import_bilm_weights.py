@@ -1,7 +1,7 @@
 """Turns a BiLM pretrained by tools/train_bilm_torch.py into a package for fine-tuning.
 
   python tools/import_bilm_weights.py --weights=runs/bilm_torch/u512 \
-      --vocab_dir=checkpoints/biomed52m_3epoch/vocab --output_dir=runs/bilm/u512_package
+      --vocab_dir=checkpoints/biomed52m_u384_3epoch/vocab --output_dir=runs/bilm/u512_package
 
 The Keras encoder is rebuilt with the trainer's sizes and weights and run on the reference
 lines stored with them; unless its states match the trainer's (--tolerance), nothing is

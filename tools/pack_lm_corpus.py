@@ -1,7 +1,7 @@
 """Packs corpus shards into one numpy file for pretraining away from TensorFlow.
 
   python tools/pack_lm_corpus.py --shards_dir=runs/corpus/cased52m_v2 \
-      --vocab_dir=checkpoints/biomed52m_3epoch/vocab --output=runs/packed/cased52m.npz.xz
+      --vocab_dir=checkpoints/biomed52m_u384_3epoch/vocab --output=runs/packed/cased52m.npz.xz
 
 Every distinct token goes through the graph's own featurisation with the given vocabularies
 (`data/packed_corpus.py`), so a trainer that reads the file (`tools/train_bilm_torch.py`)

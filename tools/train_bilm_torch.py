@@ -4,11 +4,11 @@ For a GPU machine without TensorFlow 2.15 (tf_bilm_ner/torch_port/__init__.py sa
 Needs only torch, numpy and absl-py; run it from the repository root with PYTHONPATH=.:
 
   python tools/pack_lm_corpus.py --shards_dir=runs/corpus/cased52m_v2 \
-      --vocab_dir=checkpoints/biomed52m_3epoch/vocab --output=runs/packed/cased52m.npz.xz
+      --vocab_dir=checkpoints/biomed52m_u384_3epoch/vocab --output=runs/packed/cased52m.npz.xz
   PYTHONPATH=. python tools/train_bilm_torch.py --packed=runs/packed/cased52m.npz.xz \
       --out_dir=runs/bilm_torch/u512 --lstm_units=512 --time_budget_secs=3600
   python tools/import_bilm_weights.py --weights=runs/bilm_torch/u512 \
-      --vocab_dir=checkpoints/biomed52m_3epoch/vocab --output_dir=runs/bilm/u512_package
+      --vocab_dir=checkpoints/biomed52m_u384_3epoch/vocab --output_dir=runs/bilm/u512_package
 
 --out_dir gets report.json (settings, sizes, per-evaluation history with validation
 perplexity, tokens/s, device) and weights.json naming the weights-*.npz parts (encoder in Keras
