@@ -17,7 +17,7 @@
 # names their results: results/tagger_$BILM_GROUP/ and results/data_efficiency_$BILM_GROUP/, e.g.
 #   BILM_GROUP=bilm52m_features BILM_FLAGS="--encoder_lr_scale=0.5 --bilm_features" \
 #       tools/run_transfer_experiments.sh bc2gm ../shared/data/BC2GM-IOB biomed52m_3epoch \
-#       "1 2 3" "10 25 50" no      # (biomed52m_3epoch: git checkout 43bfe16 -- checkpoints/...)
+#       "1 2 3" "10 25 50" no      # (biomed52m_3epoch: git checkout 555e6ca -- checkpoints/...)
 # Likewise RANDOM_FLAGS and RANDOM_GROUP (default random_init) for the random-init runs: the
 # baseline of a BiLM of other sizes has the BiLM's encoder sizes, e.g. for 384 LSTM units
 #   RANDOM_GROUP=random_init_u384 RANDOM_FLAGS=--lstm_units=384 BILM_GROUP=bilm52m_u384_init \
