@@ -198,9 +198,9 @@ def convergence_table(histories: Dict[str, Dict[str, List[List[float]]]]) -> str
     curves = {init: mean_curve(runs) for init, runs in by_init.items() if runs}
     for init, c in curves.items():
       at = lambda e: f"{c[e - 1]:.2f}" if len(c) >= e else "-"
-      reach = "-"
-      if random_baseline(init) in curves:
-        target = max(curves[random_baseline(init)])
+      reach, baseline = "-", random_baseline(init)
+      if baseline in curves:
+        target = max(curves[baseline])
         reach = next((str(e) for e, v in enumerate(c, start=1) if v >= target), "never")
       lines.append(f"| {dataset} | {init.replace('_', ' ')} | {len(by_init[init])} | {at(1)} | "
                    f"{at(5)} | {max(c):.2f} ({c.index(max(c)) + 1}) | {reach} |")
