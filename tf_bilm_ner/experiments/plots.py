@@ -16,12 +16,10 @@ from typing import Dict, List
 from tf_bilm_ner import files
 from tf_bilm_ner.experiments import reporting
 
-INITS = {"random_init": "random init", "bilm_init": "BiLM init",
-         # issue #16: the 52M-token BiLM, as init only and with its frozen states as features
-         "bilm52m_init": "52M BiLM init", "bilm52m_features": "52M BiLM + features",
-         # the 384-unit BiLM on the 52M-token corpus, and random init at its sizes
-         "random_init_u384": "random init, 384 units",
-         "bilm52m_u384_init": "52M BiLM init, 384 units"}
+# The settings plotted, one line each; labels from reporting's one table.
+INITS = {key: reporting.SETTING_LABELS[key]
+         for key in ("random_init", "bilm_init", "bilm52m_init", "bilm52m_features",
+                     "random_init_u384", "bilm52m_u384_init")}
 
 
 def _pyplot():

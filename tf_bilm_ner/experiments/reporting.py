@@ -105,13 +105,21 @@ def _test_f1s(rows: List[dict]) -> List[float]:
   return [r["test"]["micro"]["f1"] for r in rows if "test" in r]
 
 
+# Every initialisation setting, keyed as in results/tagger_<key>/, with its display label; one
+# table for the comparison's columns and the plots' legends.
+SETTING_LABELS = {"random_init": "random init", "bilm_init": "BiLM init",
+                  # issue #16: the 52M-token BiLM, as init only and with its frozen states
+                  "bilm52m_init": "52M BiLM init",
+                  "bilm52m_features": "52M BiLM init + features",
+                  # the 384-unit BiLM on the 52M-token corpus, and random init at its sizes
+                  "random_init_u384": "random init, 384 units",
+                  "bilm52m_u384_init": "52M BiLM init, 384 units",
+                  "random_init_traindev": "random init, train+devel",
+                  "bilm_init_traindev": "BiLM init, train+devel"}
+
 # Later settings shown beside the paper's method in the comparison, once they have runs.
-LATER_SETTINGS = (("tagger_bilm52m_init", "52M BiLM init"),
-                  ("tagger_bilm52m_features", "52M BiLM init + features"),
-                  ("tagger_random_init_u384", "random init, 384 units"),
-                  ("tagger_bilm52m_u384_init", "52M BiLM init, 384 units"),
-                  ("tagger_random_init_traindev", "random init, train+devel"),
-                  ("tagger_bilm_init_traindev", "BiLM init, train+devel"))
+LATER_SETTINGS = tuple((f"tagger_{key}", label) for key, label in SETTING_LABELS.items()
+                       if key not in ("random_init", "bilm_init"))
 
 
 def comparison_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
