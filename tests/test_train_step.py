@@ -55,6 +55,49 @@ class TrainStepTest(tf.test.TestCase):
         self.assertAllClose(half[name], full[name], atol=1e-6, msg=name)
         self.assertAllClose(frozen[name], full[name], atol=1e-6, msg=name)
 
+  def test_scale_variable_read_at_every_step(self):
+    """A tf.Variable scale: the traced step reads its current value (0 freezes the encoder)."""
+    tf.keras.utils.set_random_seed(7)
+    tagger = Tagger(CONFIG)
+    feats = _features(np.random.RandomState(3), [5, 3])
+    feats["tag_ids"] = tf.constant([[1, 2, 0, 3, 4], [4, 0, 1, 0, 0]], tf.int32)
+    tagger.build_from_features(feats)
+    scale = tf.Variable(0.0)
+    step = make_train_step(tagger, tf.keras.optimizers.Adam(0.01), encoder_lr_scale=scale)
+    encoder = lambda: [v.numpy() for v in tagger.encoder.trainable_variables]
+    crf = lambda: tagger.trainable_variables[-1].numpy()
+    start, crf_start = encoder(), crf()
+    step(feats)
+    for a, b in zip(start, encoder()):
+      self.assertAllEqual(a, b)
+    self.assertNotAllClose(crf(), crf_start)
+    scale.assign(0.5)
+    step(feats)
+    self.assertTrue(any(np.abs(a - b).max() > 0 for a, b in zip(start, encoder())))
+
+  def test_encoder_frozen_epochs(self):
+    """`TrainConfig.encoder_frozen_epochs`: the encoder does not move in the first epochs,
+    the layers above it do; then it learns."""
+    train = read_conll(os.path.join(TESTDATA, "ncbi_train_head.tsv"))[:12]
+    config = TaggerConfig(encoder=EncoderConfig(word_dim=5, char_dim=3, char_filters=4,
+                                                lstm_units=7))
+    moved = []  # per epoch: (encoder moved, the rest moved)
+    original = tagger_loop._TaggerRun.train_epoch  # pylint: disable=protected-access
+
+    def record(run):
+      parts = [[v.numpy() for v in vs] for vs in (run.tagger.encoder.trainable_variables,
+                                                   run.tagger.trainable_variables)]
+      original(run)
+      moved.append(tuple(any(np.abs(a - v.numpy()).max() > 0 for a, v in zip(p, vs))
+                         for p, vs in zip(parts, (run.tagger.encoder.trainable_variables,
+                                                  run.tagger.trainable_variables))))
+    with mock.patch.object(tagger_loop._TaggerRun, "train_epoch", autospec=True,
+                           side_effect=record):
+      tagger_loop.train_tagger(train, train, os.path.join(self.get_temp_dir(), "run"), config,
+                               TrainConfig(max_epochs=3, batch_tokens=300, patience=9,
+                                           encoder_lr_scale=0.5, encoder_frozen_epochs=2))
+    self.assertEqual(moved, [(False, True), (False, True), (True, True)])
+
   def test_hoisted_lstm_trains_the_same(self):
     """`TrainConfig.hoisted_lstm`: the encoder's and the top BiLSTM's LSTMs through
     `layers/hoisted.py`, the same losses and weights after three steps as Keras' LSTMs."""

@@ -159,6 +159,8 @@ class TrainConfig(_Config):
   max_tokens_per_sentence: int = 256
   init_from_bilm: str = ""        # a BiLM directory or checkpoint prefix; "" = random init
   encoder_lr_scale: float = 1.0   # the encoder learns at learning_rate * this (fine-tuning)
+  encoder_frozen_epochs: int = 0  # the encoder stays as initialised for the first N epochs
+                                  # while the layers above it learn (gradual unfreezing)
   tag_scheme: str = "iob2"        # the tags the CRF is trained on: "iob2" or "iobes"
                                   # (data/tag_scheme.py; predictions are IOB2 either way)
   precision: str = "float32"      # or "mixed_bfloat16" (precision.py)
@@ -181,6 +183,9 @@ class TrainConfig(_Config):
       raise ConfigError(f"TrainConfig.encoder_lr_scale must be >= 0, got {self.encoder_lr_scale}")
     if self.lr_decay < 0:
       raise ConfigError(f"TrainConfig.lr_decay must be >= 0, got {self.lr_decay}")
+    if self.encoder_frozen_epochs < 0:
+      raise ConfigError("TrainConfig.encoder_frozen_epochs must be >= 0, got "
+                        f"{self.encoder_frozen_epochs}")
     _check_choice(self, "precision", PRECISIONS)
     if self.tag_scheme not in tag_scheme.SCHEMES:
       raise ConfigError(f"TrainConfig.tag_scheme must be one of {tag_scheme.SCHEMES}, got "

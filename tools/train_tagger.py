@@ -66,6 +66,9 @@ flags.DEFINE_float("encoder_lr_scale", None, "The encoder (embeddings, CharCNN, 
                    "learning_rate times this. Default: "
                    f"{fine_tuning.default_encoder_lr_scale(True)} with --init_from_bilm (chosen on "
                    "NCBI-disease devel, results/README.md), else 1.")
+flags.DEFINE_integer("encoder_frozen_epochs", t.encoder_frozen_epochs, "The encoder keeps its "
+                     "initial weights for this many epochs while the layers above it learn, "
+                     "then learns at --encoder_lr_scale (gradual unfreezing).")
 flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
 flags.DEFINE_enum("tag_scheme", t.tag_scheme, list(tag_scheme.SCHEMES), "Tags the CRF is "
                   "trained on: iob2 as in the files, or iobes (also marks entity ends and "
@@ -128,7 +131,7 @@ def _configs():
       batch_tokens=FLAGS.batch_tokens, max_epochs=FLAGS.max_epochs, patience=FLAGS.patience,
       seed=FLAGS.seed, train_fraction=FLAGS.train_fraction, tag_scheme=FLAGS.tag_scheme,
       precision=FLAGS.precision, train_on_devel=FLAGS.train_on_devel,
-      hoisted_lstm=FLAGS.hoisted_lstm,
+      hoisted_lstm=FLAGS.hoisted_lstm, encoder_frozen_epochs=FLAGS.encoder_frozen_epochs,
       encoder_lr_scale=scale if scale is not None else
       fine_tuning.default_encoder_lr_scale(bool(bilm_path)),
       init_from_bilm=os.path.abspath(bilm_path) if bilm_path else "")

@@ -161,8 +161,11 @@ class _TaggerRun:
         + 2 * checkpoints.checkpoint_bytes([tagger]) + 2**24, "2 checkpoints and the best one")
     if resuming:
       self._restore(core)
+    scale = self.config.encoder_lr_scale
+    self.encoder_scale = (tf.Variable(scale, trainable=False, dtype=tf.float32)
+                          if self.config.encoder_frozen_epochs else scale)
     self.train_step = tagger_steps.make_train_step(tagger, self.optimizer,
-                                      encoder_lr_scale=self.config.encoder_lr_scale)
+                                                   encoder_lr_scale=self.encoder_scale)
     self.decode_fn = make_decode_fn(tagger)
     self.train_data = LabeledData(train, self.featurizer, vocabs.tags)
     self.devel, self.devel_data = devel, LabeledData(devel, self.featurizer, vocabs.tags,
@@ -197,6 +200,9 @@ class _TaggerRun:
     training data), checkpoints."""
     epoch, config = self.epoch(), self.config
     self.optimizer.learning_rate.assign(config.learning_rate / (1.0 + config.lr_decay * epoch))
+    if config.encoder_frozen_epochs:
+      self.encoder_scale.assign(0.0 if epoch < config.encoder_frozen_epochs
+                                else config.encoder_lr_scale)
     t0 = time.time()
     mean_loss, tokens = self._train_batches(epoch)
     train_secs = time.time() - t0

@@ -26,16 +26,19 @@ def set_seed(seed: int) -> None:
 
 
 def make_train_step(tagger: Tagger, optimizer: tf.keras.optimizers.Optimizer,
-                    jit_compile: bool = False, encoder_lr_scale: float = 1.0):
+                    jit_compile: bool = False, encoder_lr_scale=1.0):
   """One traced optimisation step for every batch shape: batch -> scalar loss.
 
   With `encoder_lr_scale` != 1 each encoder update is scaled by it after the
   optimiser step: for Adam (an update linear in the learning rate) exactly a
   learning rate of learning_rate * encoder_lr_scale for the encoder, with one
   optimiser and so one checkpoint layout. A table that a `RowRestrictedAdam` updates only
-  in some rows is rescaled in those rows only (the others did not move).
+  in some rows is rescaled in those rows only (the others did not move). A scalar
+  `tf.Variable` scale is read at every step, so the caller may change it between epochs
+  (0: the encoder frozen).
   """
-  scaled = tagger.encoder.trainable_variables if encoder_lr_scale != 1.0 else []
+  scaled = (tagger.encoder.trainable_variables
+            if isinstance(encoder_lr_scale, tf.Variable) or encoder_lr_scale != 1.0 else [])
   rows = [optimizer.rows_of(v) if isinstance(optimizer, row_adam.RowRestrictedAdam) else None
           for v in scaled]
 
