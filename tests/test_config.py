@@ -26,6 +26,11 @@ class ConfigTest(tf.test.TestCase):
       TrainConfig(train_fraction=0.0).validate()
     with self.assertRaisesRegex(ConfigError, "train_on_devel .* train_fraction must be 1"):
       TrainConfig(train_on_devel=True, train_fraction=0.5).validate()
+    with self.assertRaisesRegex(ConfigError, "freeze_word_embeddings .* needs init_from_bilm"):
+      TrainConfig(freeze_word_embeddings=True).validate()
+    with self.assertRaisesRegex(ConfigError, "encoder_frozen_epochs must be >= 0, got -1"):
+      TrainConfig(encoder_frozen_epochs=-1).validate()
+    TrainConfig(freeze_word_embeddings=True, init_from_bilm="b").validate()
     with self.assertRaisesRegex(ConfigError, r"x.json:1: not valid JSON"):
       TrainConfig.from_json("{nope", where="x.json")
 

@@ -14,6 +14,7 @@ from tf_bilm_ner.config import EncoderConfig, TaggerConfig, TrainConfig
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.layers import hoisted
 from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.training import row_adam
 from tf_bilm_ner.training import tagger_loop
 from tf_bilm_ner.training.tagger_steps import make_train_step
 
@@ -74,6 +75,31 @@ class TrainStepTest(tf.test.TestCase):
     scale.assign(0.5)
     step(feats)
     self.assertTrue(any(np.abs(a - b).max() > 0 for a, b in zip(start, encoder())))
+
+  def test_frozen_variables_never_move(self):
+    """`frozen` (freeze_word_embeddings): no update, with Adam and with RowRestrictedAdam."""
+    for restricted in (False, True):
+      tf.keras.utils.set_random_seed(7)
+      tagger = Tagger(CONFIG)
+      feats = _features(np.random.RandomState(3), [5, 3])
+      feats["tag_ids"] = tf.constant([[1, 2, 0, 3, 4], [4, 0, 1, 0, 0]], tf.int32)
+      tagger.build_from_features(feats)
+      table = tagger.encoder.word_embedding.embeddings
+      if restricted:
+        optimizer = row_adam.RowRestrictedAdam(0.01)
+        optimizer.build(tagger.trainable_variables)
+        optimizer.restrict(table, np.arange(table.shape[0] // 2))
+      else:
+        optimizer = tf.keras.optimizers.Adam(0.01)
+      start = [v.numpy() for v in tagger.trainable_variables]
+      step = make_train_step(tagger, optimizer, encoder_lr_scale=0.5, frozen=[table])
+      for _ in range(2):
+        step(feats)
+      for v, s in zip(tagger.trainable_variables, start):
+        if v is table:
+          self.assertAllEqual(v.numpy(), s)
+        else:
+          self.assertGreater(np.abs(v.numpy() - s).max(), 0, msg=v.name)
 
   def test_encoder_frozen_epochs(self):
     """`TrainConfig.encoder_frozen_epochs`: the encoder does not move in the first epochs,

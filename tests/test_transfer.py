@@ -235,6 +235,26 @@ class TransferTest(tf.test.TestCase):
     self.assertGreater(kept, 100)
     self.assertGreater(moved, 10)
 
+  def test_freeze_word_embeddings(self):
+    """--freeze_word_embeddings: every row keeps the BiLM's vector (train's words too); the
+    LSTMs above it still learn."""
+    run_dir = os.path.join(self.get_temp_dir(), "frozen_words")
+    train = os.path.join(TESTDATA, "ncbi_train_head.tsv")
+    proc = _run("train_tagger.py", f"--run_dir={run_dir}", f"--train={train}",
+                f"--devel={train}", "--notest_eval", f"--init_from_bilm={self.bilm_dir}",
+                "--freeze_word_embeddings", "--max_epochs=1", "--batch_tokens=397")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    words = run_dir_lib.Vocabs.load(os.path.join(run_dir, "vocab")).words
+    reader = tf.train.load_checkpoint(os.path.join(run_dir, "ckpt"))
+    get = lambda name: reader.get_tensor(f"model/encoder/{name}{surgery.SUFFIX}")
+    table, bilm = get("word_embedding/embeddings"), self._bilm_value("word_embedding/embeddings")
+    shared = [(i, w) for i, w in enumerate(words.entries[2:], start=2) if w in self.source.words]
+    self.assertGreater(len(shared), 100)
+    for i, w in shared:
+      self.assertAllEqual(table[i], bilm[self.source.words.id(w)], msg=w)
+    self.assertNotAllClose(get("forward_lstm/cell/kernel"),
+                           self._bilm_value("forward_lstm/cell/kernel"))
+
   def test_transfer_checkpoint_binary(self):
     out = os.path.join(self.get_temp_dir(), "init")
     train = os.path.join(TESTDATA, "ncbi_train_head.tsv")

@@ -161,6 +161,9 @@ class TrainConfig(_Config):
   encoder_lr_scale: float = 1.0   # the encoder learns at learning_rate * this (fine-tuning)
   encoder_frozen_epochs: int = 0  # the encoder stays as initialised for the first N epochs
                                   # while the layers above it learn (gradual unfreezing)
+  freeze_word_embeddings: bool = False  # with init_from_bilm: the word vectors keep the BiLM's
+                                  # values, so words seen in train stay in the space of the
+                                  # words only test has
   tag_scheme: str = "iob2"        # the tags the CRF is trained on: "iob2" or "iobes"
                                   # (data/tag_scheme.py; predictions are IOB2 either way)
   precision: str = "float32"      # or "mixed_bfloat16" (precision.py)
@@ -183,6 +186,9 @@ class TrainConfig(_Config):
       raise ConfigError(f"TrainConfig.encoder_lr_scale must be >= 0, got {self.encoder_lr_scale}")
     if self.lr_decay < 0:
       raise ConfigError(f"TrainConfig.lr_decay must be >= 0, got {self.lr_decay}")
+    if self.freeze_word_embeddings and not self.init_from_bilm:
+      raise ConfigError("TrainConfig.freeze_word_embeddings keeps the BiLM's word vectors: it "
+                        "needs init_from_bilm")
     if self.encoder_frozen_epochs < 0:
       raise ConfigError("TrainConfig.encoder_frozen_epochs must be >= 0, got "
                         f"{self.encoder_frozen_epochs}")

@@ -69,6 +69,9 @@ flags.DEFINE_float("encoder_lr_scale", None, "The encoder (embeddings, CharCNN, 
 flags.DEFINE_integer("encoder_frozen_epochs", t.encoder_frozen_epochs, "The encoder keeps its "
                      "initial weights for this many epochs while the layers above it learn, "
                      "then learns at --encoder_lr_scale (gradual unfreezing).")
+flags.DEFINE_bool("freeze_word_embeddings", t.freeze_word_embeddings, "With --init_from_bilm: "
+                  "the word vectors keep the BiLM's values, so words met only after training stay "
+                  "in the same space as train's words.")
 flags.DEFINE_float("clip_norm", t.clip_norm, "Global gradient norm clip.")
 flags.DEFINE_enum("tag_scheme", t.tag_scheme, list(tag_scheme.SCHEMES), "Tags the CRF is "
                   "trained on: iob2 as in the files, or iobes (also marks entity ends and "
@@ -132,6 +135,7 @@ def _configs():
       seed=FLAGS.seed, train_fraction=FLAGS.train_fraction, tag_scheme=FLAGS.tag_scheme,
       precision=FLAGS.precision, train_on_devel=FLAGS.train_on_devel,
       hoisted_lstm=FLAGS.hoisted_lstm, encoder_frozen_epochs=FLAGS.encoder_frozen_epochs,
+      freeze_word_embeddings=FLAGS.freeze_word_embeddings,
       encoder_lr_scale=scale if scale is not None else
       fine_tuning.default_encoder_lr_scale(bool(bilm_path)),
       init_from_bilm=os.path.abspath(bilm_path) if bilm_path else "")

@@ -1,5 +1,6 @@
 """The tagger's training step, optimiser and set-up checks (`tagger_loop.py` runs them)."""
 import dataclasses
+from typing import Sequence
 
 import tensorflow as tf
 from absl import logging
@@ -26,7 +27,8 @@ def set_seed(seed: int) -> None:
 
 
 def make_train_step(tagger: Tagger, optimizer: tf.keras.optimizers.Optimizer,
-                    jit_compile: bool = False, encoder_lr_scale=1.0):
+                    jit_compile: bool = False, encoder_lr_scale=1.0,
+                    frozen: Sequence[tf.Variable] = ()):
   """One traced optimisation step for every batch shape: batch -> scalar loss.
 
   With `encoder_lr_scale` != 1 each encoder update is scaled by it after the
@@ -35,10 +37,12 @@ def make_train_step(tagger: Tagger, optimizer: tf.keras.optimizers.Optimizer,
   optimiser and so one checkpoint layout. A table that a `RowRestrictedAdam` updates only
   in some rows is rescaled in those rows only (the others did not move). A scalar
   `tf.Variable` scale is read at every step, so the caller may change it between epochs
-  (0: the encoder frozen).
+  (0: the encoder frozen). Variables in `frozen` get no gradient and never move.
   """
-  scaled = (tagger.encoder.trainable_variables
-            if isinstance(encoder_lr_scale, tf.Variable) or encoder_lr_scale != 1.0 else [])
+  frozen_ids = {id(v) for v in frozen}
+  trained = [v for v in tagger.trainable_variables if id(v) not in frozen_ids]
+  scaled = [v for v in tagger.encoder.trainable_variables if id(v) not in frozen_ids
+            if isinstance(encoder_lr_scale, tf.Variable) or encoder_lr_scale != 1.0]
   rows = [optimizer.rows_of(v) if isinstance(optimizer, row_adam.RowRestrictedAdam) else None
           for v in scaled]
 
@@ -46,10 +50,10 @@ def make_train_step(tagger: Tagger, optimizer: tf.keras.optimizers.Optimizer,
   def train_step(batch):
     with tf.GradientTape() as tape:
       loss = tagger.nll(batch, training=True)
-    grads = tape.gradient(loss, tagger.trainable_variables)
+    grads = tape.gradient(loss, trained)
     before = [v.read_value() if r is None else tf.gather(v, r)  # copy-on-write: kept as read
               for v, r in zip(scaled, rows)]
-    optimizer.apply_gradients(zip(grads, tagger.trainable_variables))
+    optimizer.apply_gradients(zip(grads, trained))
     for v, r, old in zip(scaled, rows, before):
       if r is None:
         v.assign(old + encoder_lr_scale * (v - old))
