@@ -12,6 +12,8 @@
 #   tools/ship_taggers.sh bc5cdr --train_on_devel --max_epochs=8 --hoisted_lstm
 #
 # BILM (default biomed5m_10epoch): the BiLM the taggers start from, a shipped name or a path.
+# PACKAGE_FLAGS: extra package_tagger flags, e.g. PACKAGE_FLAGS=--max_words=40000 to cut the word
+# table of a tagger from the 100,000-word 384-unit BiLM (biomed52m_u384_3epoch) for the budget.
 # Run from the repository root. SHARED_DATA (default ../shared/data): where BC5CDR, BC2GM and JNLPBA are. Each run directory
 # is runs/ship/NAME: rerun the same command after an interruption and training resumes.
 set -euo pipefail
@@ -41,7 +43,7 @@ for name in $names; do
       --init_from_bilm="$bilm" --encoder_lr_scale=0.5 --seed=1 "$@" 2> "$run.train.log" || {
     tail -3 "$run.train.log" >&2; exit 1; }
   "$py" "$root/tools/package_tagger.py" --run_dir="$run" --output_dir="checkpoints/$name" \
-      --data_dir="$data" --data_terms="$terms" --overwrite
+      --data_dir="$data" --data_terms="$terms" --overwrite ${PACKAGE_FLAGS:-}
   mkdir -p "$out"
   cp "$run/eval/scores.json" "$run/history.jsonl" "$run/tagger_config.json" \
      "$run/train_config.json" "checkpoints/$name/manifest.json" "$out/"
