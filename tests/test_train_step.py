@@ -21,14 +21,20 @@ from tf_bilm_ner.training.tagger_steps import make_train_step
 CONFIG = TaggerConfig(encoder=dataclasses.replace(ENC, dropout=0.0, word_dropout=0.0), num_tags=5)
 
 
-def _step(scale, steps=2, config=CONFIG, hoisted_lstm=False, losses=None):
-  """Variables before and after `steps` steps from the same initialisation and batch
-  (`losses`: a list that gets each step's loss)."""
+def _built_tagger(config=CONFIG):
+  """A tagger built from seed 7 and the one batch every test here trains on."""
   tf.keras.utils.set_random_seed(7)
   tagger = Tagger(config)
   feats = _features(np.random.RandomState(3), [5, 3])
   feats["tag_ids"] = tf.constant([[1, 2, 0, 3, 4], [4, 0, 1, 0, 0]], tf.int32)
   tagger.build_from_features(feats)
+  return tagger, feats
+
+
+def _step(scale, steps=2, config=CONFIG, hoisted_lstm=False, losses=None):
+  """Variables before and after `steps` steps from the same initialisation and batch
+  (`losses`: a list that gets each step's loss)."""
+  tagger, feats = _built_tagger(config)
   tagger.use_hoisted_lstm(hoisted_lstm)
   names = [v.name.split("/", 1)[1] for v in tagger.trainable_variables]  # without tagger_N/
   before = dict(zip(names, (v.numpy() for v in tagger.trainable_variables)))
@@ -58,11 +64,7 @@ class TrainStepTest(tf.test.TestCase):
 
   def test_scale_variable_read_at_every_step(self):
     """A tf.Variable scale: the traced step reads its current value (0 freezes the encoder)."""
-    tf.keras.utils.set_random_seed(7)
-    tagger = Tagger(CONFIG)
-    feats = _features(np.random.RandomState(3), [5, 3])
-    feats["tag_ids"] = tf.constant([[1, 2, 0, 3, 4], [4, 0, 1, 0, 0]], tf.int32)
-    tagger.build_from_features(feats)
+    tagger, feats = _built_tagger()
     scale = tf.Variable(0.0)
     step = make_train_step(tagger, tf.keras.optimizers.Adam(0.01), encoder_lr_scale=scale)
     encoder = lambda: [v.numpy() for v in tagger.encoder.trainable_variables]
@@ -79,11 +81,7 @@ class TrainStepTest(tf.test.TestCase):
   def test_frozen_variables_never_move(self):
     """`frozen` (freeze_word_embeddings): no update, with Adam and with RowRestrictedAdam."""
     for restricted in (False, True):
-      tf.keras.utils.set_random_seed(7)
-      tagger = Tagger(CONFIG)
-      feats = _features(np.random.RandomState(3), [5, 3])
-      feats["tag_ids"] = tf.constant([[1, 2, 0, 3, 4], [4, 0, 1, 0, 0]], tf.int32)
-      tagger.build_from_features(feats)
+      tagger, feats = _built_tagger()
       table = tagger.encoder.word_embedding.embeddings
       if restricted:
         optimizer = row_adam.RowRestrictedAdam(0.01)

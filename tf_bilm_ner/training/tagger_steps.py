@@ -41,8 +41,9 @@ def make_train_step(tagger: Tagger, optimizer: tf.keras.optimizers.Optimizer,
   """
   frozen_ids = {id(v) for v in frozen}
   trained = [v for v in tagger.trainable_variables if id(v) not in frozen_ids]
-  scaled = [v for v in tagger.encoder.trainable_variables if id(v) not in frozen_ids
-            if isinstance(encoder_lr_scale, tf.Variable) or encoder_lr_scale != 1.0]
+  scaling = isinstance(encoder_lr_scale, tf.Variable) or encoder_lr_scale != 1.0
+  scaled = ([v for v in tagger.encoder.trainable_variables if id(v) not in frozen_ids]
+            if scaling else [])
   rows = [optimizer.rows_of(v) if isinstance(optimizer, row_adam.RowRestrictedAdam) else None
           for v in scaled]
 
