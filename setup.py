@@ -5,7 +5,8 @@ TOOLS = ["train_tagger", "evaluate", "benchmark_tagger", "benchmark_bilm", "shar
          "train_bilm", "summarize_results", "transfer_checkpoint", "export_saved_model",
          "predict", "benchmark_serving", "benchmark_raw_text", "profile_serving", "package_bilm",
          "run_pipeline", "vocab_coverage", "package_tagger", "benchmark_lstm_step",
-         "pack_lm_corpus", "train_bilm_torch", "import_bilm_weights"]
+         "pack_lm_corpus", "train_bilm_torch", "import_bilm_weights",
+         "benchmark_served_recurrence"]
 
 setup(
     name="tf_bilm_ner",
