@@ -254,6 +254,12 @@ class TransferTest(tf.test.TestCase):
       self.assertAllEqual(table[i], bilm[self.source.words.id(w)], msg=w)
     self.assertNotAllClose(get("forward_lstm/cell/kernel"),
                            self._bilm_value("forward_lstm/cell/kernel"))
+    # Adam keeps no slots for the frozen table, and restricts none of its rows.
+    shapes = reader.get_variable_to_shape_map()
+    slots = [shapes[k] for k in shapes if k.startswith("optimizer/")]
+    self.assertGreater(len(slots), 10)
+    self.assertNotIn(list(table.shape), slots)
+    self.assertNotIn("Adam updates only those", proc.stderr)
 
   def test_transfer_checkpoint_binary(self):
     out = os.path.join(self.get_temp_dir(), "init")

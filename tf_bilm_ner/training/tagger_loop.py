@@ -164,11 +164,9 @@ class _TaggerRun:
     scale = self.config.encoder_lr_scale
     self.encoder_scale = (tf.Variable(scale, trainable=False, dtype=tf.float32)
                           if self.config.encoder_frozen_epochs else scale)
-    frozen = ([tagger.encoder.word_embedding.embeddings]
-              if self.config.freeze_word_embeddings else [])
-    self.train_step = tagger_steps.make_train_step(tagger, self.optimizer,
-                                                   encoder_lr_scale=self.encoder_scale,
-                                                   frozen=frozen)
+    self.train_step = tagger_steps.make_train_step(
+        tagger, self.optimizer, encoder_lr_scale=self.encoder_scale,
+        frozen=tagger_steps.frozen_variables(tagger, self.config))
     self.decode_fn = make_decode_fn(tagger)
     self.train_data = LabeledData(train, self.featurizer, vocabs.tags)
     self.devel, self.devel_data = devel, LabeledData(devel, self.featurizer, vocabs.tags,

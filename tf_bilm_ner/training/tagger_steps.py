@@ -1,6 +1,6 @@
 """The tagger's training step, optimiser and set-up checks (`tagger_loop.py` runs them)."""
 import dataclasses
-from typing import Sequence
+from typing import List, Sequence
 
 import tensorflow as tf
 from absl import logging
@@ -87,13 +87,23 @@ def check_devel_tags(devel, vocabs: run_dir_lib.Vocabs) -> None:
                             f"{predictable}); the tagger could never predict them")
 
 
+def frozen_variables(tagger: Tagger, config: TrainConfig) -> List[tf.Variable]:
+  """The variables training leaves as they are (`TrainConfig.freeze_word_embeddings`)."""
+  return [tagger.encoder.word_embedding.embeddings] if config.freeze_word_embeddings else []
+
+
 def optimizer(tagger: Tagger, vocabs, train, config: TrainConfig):
-  """Adam; with a BiLM's large vocabulary, updating only the word rows train reaches."""
+  """Adam over the trained variables (not `frozen_variables`: no slots for them); with a
+  BiLM's large vocabulary, updating only the word rows train reaches."""
   optimizer = row_adam.RowRestrictedAdam(config.learning_rate, global_clipnorm=config.clip_norm)
-  optimizer.build(tagger.trainable_variables)
+  frozen = {id(v) for v in frozen_variables(tagger, config)}
+  optimizer.build([v for v in tagger.trainable_variables if id(v) not in frozen])
+  table = tagger.encoder.word_embedding.embeddings
+  if id(table) in frozen:
+    return optimizer
   rows = row_adam.reachable_rows(vocabs.words, [s.tokens for s in train])
   if len(rows) <= len(vocabs.words) // 2:  # a BiLM's vocabulary: update only train's rows
-    optimizer.restrict(tagger.encoder.word_embedding.embeddings, rows)
+    optimizer.restrict(table, rows)
     logging.info("word embedding: train reaches %d of its %d rows; Adam updates only those "
                  "(the others keep their values, as with full updates)", len(rows),
                  len(vocabs.words))
