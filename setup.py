@@ -6,7 +6,8 @@ TOOLS = ["train_tagger", "evaluate", "benchmark_tagger", "benchmark_bilm", "shar
          "predict", "benchmark_serving", "benchmark_raw_text", "profile_serving", "package_bilm",
          "run_pipeline", "vocab_coverage", "package_tagger", "benchmark_lstm_step",
          "pack_lm_corpus", "train_bilm_torch", "import_bilm_weights",
-         "benchmark_served_recurrence", "probe_entity_threshold"]
+         "benchmark_served_recurrence", "probe_entity_threshold",
+         "vote_predictions"]
 
 setup(
     name="tf_bilm_ner",
