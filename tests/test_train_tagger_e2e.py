@@ -5,6 +5,7 @@ import os
 import tensorflow as tf
 
 from tests.helpers import run_tool as _run
+from tf_bilm_ner import entity_threshold as threshold
 from tf_bilm_ner.data.conll import read_conll
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,6 +31,12 @@ class TrainTaggerEndToEndTest(tf.test.TestCase):
     self.assertNotIn("untyped", scores["devel"])  # one type: the typed score is the same
     self.assertIn("test", scores)
     self.assertEqual(scores["provenance"]["seed"], 3)
+    found = scores["entity_threshold"]  # chosen on devel; at 0 the scores above
+    self.assertIn(found["min_entity_score"], threshold.GRID)
+    self.assertLen(found["devel_curve"], len(threshold.GRID))
+    self.assertAllClose(found["test_at_0"]["f1"], scores["test"]["micro"]["f1"])
+    self.assertAllClose(found["devel_at_0"]["f1"], scores["devel"]["micro"]["f1"])
+    self.assertGreaterEqual(found["devel"]["f1"], found["devel_at_0"]["f1"])
     with open(os.path.join(run_dir, "history.jsonl")) as f:
       history = [json.loads(line) for line in f]
     self.assertEqual([h["epoch"] for h in history], list(range(6)))

@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Sequence
 import tensorflow as tf
 from absl import logging
 
+from tf_bilm_ner import entity_threshold as threshold
 from tf_bilm_ner import files, metrics, provenance
 from tf_bilm_ner.data import formats
 from tf_bilm_ner.data import tag_scheme
@@ -30,6 +31,27 @@ def make_decode_fn(tagger: Tagger):
   return decode
 
 
+def make_confidence_fn(tagger: Tagger):
+  """A traced step: features -> (tag ids [B, T] int32, the CRF marginal of each [B, T]
+  float32): `make_decode_fn`'s path, with `CRF.decode_with_marginals`' marginals."""
+  @tf.function(input_signature=[FEATURE_SIGNATURE])
+  def decode(features):
+    potentials = tagger(features, training=False)
+    tag_ids, _ = tagger.crf(potentials, features["lengths"])
+    marginals = tagger.crf.decode_with_marginals(potentials, features["lengths"])[2]
+    return tag_ids, tf.gather(marginals, tag_ids, batch_dims=2)
+  return decode
+
+
+def _rows(decode_fn, data: LabeledData, batch_tokens: int):
+  """(sentence index, length, [each output of decode_fn for its row]) for every sentence."""
+  for batch in data.batches(batch_tokens, shuffle=False):
+    outs = decode_fn({k: batch[k] for k in FEATURE_SIGNATURE})
+    outs = [o.numpy() for o in (outs if isinstance(outs, tuple) else (outs,))]
+    for i, (idx, n) in enumerate(zip(batch["index"].numpy(), batch["lengths"].numpy())):
+      yield idx, n, [o[i] for o in outs]
+
+
 def predict_tags(tagger: Tagger, featurizer: Featurizer, tags: vocab_lib.Vocabulary,
                  sentences: Sequence[Sentence], batch_tokens: int = 8192,
                  decode_fn=None, data: Optional[LabeledData] = None) -> List[List[str]]:
@@ -42,11 +64,36 @@ def predict_tags(tagger: Tagger, featurizer: Featurizer, tags: vocab_lib.Vocabul
   data = data or LabeledData(sentences, featurizer, tags, with_labels=False)
   names = [tag_scheme.to_iob2(t) for t in tags.entries]
   out: List[List[str]] = [None] * len(sentences)
-  for batch in data.batches(batch_tokens, shuffle=False):
-    ids = decode_fn({k: batch[k] for k in FEATURE_SIGNATURE}).numpy()
-    for row, idx, n in zip(ids, batch["index"].numpy(), batch["lengths"].numpy()):
-      out[idx] = [names[t] for t in row[:n]]
+  for idx, n, (ids,) in _rows(decode_fn, data, batch_tokens):
+    out[idx] = [names[t] for t in ids[:n]]
   return out
+
+
+def predict_with_confidence(tagger: Tagger, featurizer: Featurizer, tags: vocab_lib.Vocabulary,
+                            sentences: Sequence[Sentence], batch_tokens: int = 8192):
+  """`predict_tags`' tags and each tag's CRF marginal ([length] float32) per sentence."""
+  data = LabeledData(sentences, featurizer, tags, with_labels=False)
+  names = [tag_scheme.to_iob2(t) for t in tags.entries]
+  out_tags, out_conf = [None] * len(sentences), [None] * len(sentences)
+  for idx, n, (ids, conf) in _rows(make_confidence_fn(tagger), data, batch_tokens):
+    out_tags[idx], out_conf[idx] = [names[t] for t in ids[:n]], conf[:n]
+  return out_tags, out_conf
+
+
+def threshold_report(run_dir: str, devel_path: str, test_path: str,
+                     entity_type: str = DEFAULT_ENTITY_TYPE) -> dict:
+  """The minimum entity score (`entity_threshold.py`) chosen on devel with a run's best
+  checkpoint, and devel's and test's micro scores at it and at 0 (the tagger as it is)."""
+  tagger, featurizer, vocabs, _ = checkpoints.restore_tagger(run_dir, "best")
+  curves = {}
+  for split, path in (("devel", devel_path), ("test", test_path)):
+    sentences = formats.read_labeled(path, entity_type)
+    pred, conf = predict_with_confidence(tagger, featurizer, vocabs.tags, sentences)
+    curves[split] = threshold.sweep([s.tags for s in sentences], pred, conf)
+  chosen = threshold.choose(curves["devel"])
+  return {"min_entity_score": chosen, "devel_curve": curves["devel"],
+          **{f"{split}{suffix}": threshold.at(curves[split], score)
+             for split in ("devel", "test") for suffix, score in (("", chosen), ("_at_0", 0.0))}}
 
 
 def evaluate(tagger: Tagger, featurizer: Featurizer, tags: vocab_lib.Vocabulary,
@@ -103,6 +150,8 @@ def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float
     seed, started: for the provenance record (`started`: time.time() at the run's start).
     score_devel: False when devel was training data (`TrainConfig.train_on_devel`): the
       report then has no "devel" entry and says `"train_on_devel": true`.
+  With devel and test both scored, the report also holds `entity_threshold`
+  (`threshold_report`): the scores above are the tagger's own, unthresholded.
   """
   eval_dir = os.path.join(result.run_dir, "eval")
   os.makedirs(eval_dir, exist_ok=True)
@@ -115,6 +164,13 @@ def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float
       report[split] = evaluate_file(result.run_dir, paths[split],
                                     os.path.join(eval_dir, f"{split}_predictions.conll"),
                                     entity_type=entity_type)
+  if score_devel and paths.get("devel") and paths.get("test"):
+    report["entity_threshold"] = found = threshold_report(result.run_dir, paths["devel"],
+                                                          paths["test"], entity_type)
+    logging.info("minimum entity score chosen on devel: %.2f (devel F1 %.2f, %.2f at 0); "
+                 "test F1 %.2f there, %.2f at 0 (the scores above)", found["min_entity_score"],
+                 found["devel"]["f1"], found["devel_at_0"]["f1"], found["test"]["f1"],
+                 found["test_at_0"]["f1"])
   report["provenance"] = provenance.record([p for p in paths.values() if p], seed=seed,
                                            started=started)
   files.write_json_atomic(os.path.join(eval_dir, "scores.json"), report)
