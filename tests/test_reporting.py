@@ -55,6 +55,20 @@ class ReportingTest(tf.test.TestCase):
     self.assertIn("BiLM init, train+devel", table[0])
     self.assertEndsWith(table[2], " 87.00 ± 1.41 (2) |")
 
+  def test_entity_threshold_table(self):
+    """Only the runs that report a devel-chosen threshold, hand-computed means."""
+    found = lambda score, at_0, test, p, r: {"min_entity_score": score,
+                                             "test_at_0": {"f1": at_0},
+                                             "test": {"f1": test, "precision": p, "recall": r}}
+    rows = [dict(_scores(1, 80.0, 81.0), entity_threshold=found(0.75, 81.0, 82.0, 84.0, 80.0)),
+            dict(_scores(2, 80.0, 83.0), entity_threshold=found(0.5, 83.0, 83.5, 86.0, 81.0)),
+            _scores(3, 80.0, 85.0)]
+    table = reporting.entity_threshold_table(
+        {"bilm": {"bc5cdr": rows}, "random": {"bc5cdr": rows[2:]}}).splitlines()
+    self.assertLen(table, 3)
+    self.assertEqual(table[2], "| bilm | bc5cdr | 2 | 0.75, 0.50 | 82.00 ± 1.41 | "
+                               "82.75 ± 1.06 | +0.75 | 85.00 / 80.50 |")
+
   def test_data_efficiency_points(self):
     root = self.get_temp_dir()
     layout = {("data_efficiency_bilm_init", "ncbi_f10"): [70.0, 72.0],

@@ -67,6 +67,28 @@ def markdown_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
   return "\n".join(lines)
 
 
+def entity_threshold_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
+  """One row per (setting, dataset) whose runs report `entity_threshold` (a minimum entity
+  score chosen on devel, `evaluation.threshold_report`): the thresholds, and test F1 (mean ±
+  std) without and with them, over the seeds that report it."""
+  lines = ["| setting | dataset | seeds | thresholds chosen on devel | test F1 | test F1, "
+           "thresholded | gain | test P / R, thresholded |", "|---|---|---|---|---|---|---|---|"]
+  for setting, datasets in sorted(runs.items()):
+    for dataset, rows in sorted(datasets.items()):
+      found = [r["entity_threshold"] for r in rows if "entity_threshold" in r]
+      if not found:
+        continue
+      mean = lambda key, part: statistics.mean(f[key][part] for f in found)
+      chosen = ", ".join(f"{f['min_entity_score']:.2f}" for f in found)
+      lines.append(
+          f"| {setting} | {dataset} | {len(found)} | {chosen} | "
+          f"{_mean_std([f['test_at_0']['f1'] for f in found])} | "
+          f"{_mean_std([f['test']['f1'] for f in found])} | "
+          f"{mean('test', 'f1') - mean('test_at_0', 'f1'):+.2f} | "
+          f"{mean('test', 'precision'):.2f} / {mean('test', 'recall'):.2f} |")
+  return "\n".join(lines)
+
+
 def benchmark_table(bench: dict) -> str:
   """Markdown rows of a tools/benchmark_tagger.py JSON."""
   lines = [f"Matmul ceiling (float32 GEMM 2048^3): {bench['matmul_ceiling_gflops']:.1f} GFLOP/s.",

@@ -50,6 +50,8 @@ def summarize(results_dir: str) -> None:
     else:
       logging.warning("results/%s has runs but README.md has no table for it", name)
   text = _init_tables(text, results_dir, runs)
+  if "<!-- BEGIN entity_threshold -->" in text:
+    text = replace_table(text, "entity_threshold", reporting.entity_threshold_table(runs))
   for name, (path, make) in JSON_TABLES.items():
     path = os.path.join(results_dir, path)
     if os.path.exists(path) and f"<!-- BEGIN {name} -->" in text:
