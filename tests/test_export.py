@@ -101,7 +101,7 @@ class ExportTest(tf.test.TestCase):
       self.assertEqual(json.load(f), {"max_batch": 31, "max_tokens": 77,
                                       "max_chars_per_token": 9, "max_text_chars": 100_000,
                                       "max_words": 0, "embedding_dtype": "float32",
-                                      "xla_max_tokens": 0})
+                                      "xla_max_tokens": 0, "min_entity_score": 0.0})
     self.assertEqual(export.export(self.run_dir, self.export_dir),
                      os.path.join(self.export_dir, "2"))  # next version
     with self.assertRaisesRegex(FileExistsError, "versions are immutable"):

@@ -5,9 +5,12 @@ An entity's score is the lowest CRF marginal of its tags (the serving signatures
 precision on every dataset, results/README.md); dropping the entities under a threshold trades
 recall for precision. The threshold is chosen on devel (`choose`), never on test.
 """
+import json
+import os
 from typing import Dict, List, Sequence
 
 from tf_bilm_ner import metrics
+from tf_bilm_ner.config import ConfigError
 
 GRID = tuple(i / 20 for i in range(20))  # 0.0, 0.05, ..., 0.95
 
@@ -45,3 +48,24 @@ def choose(curve: Sequence[Dict]) -> float:
 def at(curve: Sequence[Dict], min_score: float) -> Dict:
   """The row of `curve` for `min_score`."""
   return next(row for row in curve if row["min_score"] == min_score)
+
+
+def resolve(value: str, run_dir: str) -> float:
+  """A minimum entity score given as a number in [0, 1), or "devel": the one a run chose on
+  devel at the end of training (`<run_dir>/eval/scores.json`, "entity_threshold")."""
+  if value != "devel":
+    try:
+      score = float(value)
+    except ValueError:
+      score = -1.0
+    if not 0.0 <= score < 1.0:
+      raise ConfigError(f"a minimum entity score is a number in [0, 1) or 'devel', got {value!r}")
+    return score
+  path = os.path.join(run_dir, "eval", "scores.json")
+  try:
+    with open(path, encoding="utf-8") as f:
+      return float(json.load(f)["entity_threshold"]["min_entity_score"])
+  except (OSError, ValueError, KeyError) as e:
+    raise ConfigError(f"{path}: no minimum entity score chosen on devel ({type(e).__name__}: "
+                      f"{e}); runs scored on devel and test at the end of training have one"
+                      ) from None

@@ -10,6 +10,7 @@ from tf_bilm_ner import cli  # first: it quiets TensorFlow's start-up logs
 
 from absl import app, flags, logging
 
+from tf_bilm_ner import entity_threshold
 from tf_bilm_ner.serving import export
 
 FLAGS = flags.FLAGS
@@ -24,14 +25,18 @@ flags.DEFINE_integer("xla_max_tokens", _e.xla_max_tokens, "> 0: one-sentence req
                      "most this many tokens run XLA-compiled (faster; TF Serving then needs "
                      "--xla_cpu_compilation_enabled=true). 0: off, for any TF Serving.")
 
+flags.DEFINE_string("min_entity_score", "0", "Entities whose lowest tag marginal is under "
+                    "this become O (precision for recall): a number in [0, 1), or 'devel', the "
+                    "one the run chose on devel (its eval/scores.json). 0: off.")
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   if FLAGS.version < 0:
     raise app.UsageError(f"--version must be >= 0, got {FLAGS.version}")
-  limits = export.ExportConfig(max_batch=FLAGS.max_batch, max_tokens=FLAGS.max_tokens,
-                               xla_max_tokens=FLAGS.xla_max_tokens)
+  limits = export.ExportConfig(
+      max_batch=FLAGS.max_batch, max_tokens=FLAGS.max_tokens, xla_max_tokens=FLAGS.xla_max_tokens,
+      min_entity_score=entity_threshold.resolve(FLAGS.min_entity_score, FLAGS.run_dir))
   limits.validate()
   path = export.export(FLAGS.run_dir, FLAGS.export_dir, FLAGS.version, FLAGS.checkpoint,
                        limits)

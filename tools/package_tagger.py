@@ -15,6 +15,7 @@ import time
 
 from absl import app, flags, logging
 
+from tf_bilm_ner import entity_threshold
 from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE
 from tf_bilm_ner.serving import compact, export, shipping
 
@@ -37,14 +38,19 @@ flags.DEFINE_integer("xla_max_tokens", 0, "> 0: one-sentence requests of at most
                      "--xla_cpu_compilation_enabled=true); 0: off, for any TF Serving.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing --output_dir.")
 
+flags.DEFINE_string("min_entity_score", "0", "Entities whose lowest tag marginal is under "
+                    "this become O (precision for recall): a number in [0, 1), or 'devel', the "
+                    "one the run chose on devel (its eval/scores.json). 0: off.")
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   started = time.time()
   data = {s: os.path.join(FLAGS.data_dir, f"{s}.tsv") for s in ("train", "devel", "test")}
-  config = export.ExportConfig(max_words=FLAGS.max_words, embedding_dtype=FLAGS.embedding_dtype,
-                               xla_max_tokens=FLAGS.xla_max_tokens)
+  config = export.ExportConfig(
+      max_words=FLAGS.max_words, embedding_dtype=FLAGS.embedding_dtype,
+      xla_max_tokens=FLAGS.xla_max_tokens,
+      min_entity_score=entity_threshold.resolve(FLAGS.min_entity_score, FLAGS.run_dir))
   manifest = shipping.package_tagger(
       FLAGS.run_dir, FLAGS.output_dir, FLAGS.name or os.path.basename(
           os.path.normpath(FLAGS.output_dir)), data, FLAGS.data_terms, config,

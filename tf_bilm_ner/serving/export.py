@@ -14,7 +14,8 @@ Signature `serving_default` (tokenised sentences):
            tag_confidence [batch, time] tf.float32, CRF marginal probability of
                           each predicted tag (0 at padding)
            confidence     [batch] tf.float32, probability of the whole predicted
-                          tag sequence under the CRF, exp(best score - log Z)
+                          tag sequence under the CRF, exp(best score - log Z) (of the
+                          Viterbi path, before `min_entity_score` drops any entity)
 
 Signature `tag_text` (raw documents; tokenisation, sentence splitting and
 span decoding all inside the graph, the same rules as `data/tokenizer.py`):
@@ -57,6 +58,7 @@ from tf_bilm_ner.data.labeled import Featurizer
 from tf_bilm_ner.errors import OutputExistsError
 from tf_bilm_ner.models.tagger import Tagger
 from tf_bilm_ner.serving import compact
+from tf_bilm_ner.serving.entity_filter import EntityFilter
 from tf_bilm_ner.serving.limits import ExportConfig
 from tf_bilm_ner.training import checkpoints
 from tf_bilm_ner.training import run_dir as run_dir_lib
@@ -97,6 +99,8 @@ class TaggerModule(tf.Module):
     self.assets = [tf.saved_model.Asset(chars_path), tf.saved_model.Asset(tags_path)]
     tags = vocab_lib.Vocabulary.load(tags_path, reserved=()).entries
     object.__setattr__(self, "_tag_names", [tag_scheme.to_iob2(t) for t in tags])
+    score = export_config.min_entity_score
+    object.__setattr__(self, "_filter", EntityFilter(self._tag_names, score) if score else None)
     # The tf.functions live on a plain object, outside the object graph: tf.saved_model.save
     # stores a module's function attributes and, again, each signature made from one.
     # `tag` is shared by both signatures, so its graph is stored once.
@@ -262,6 +266,8 @@ class TaggerModule(tf.Module):
       tag_ids, best, marginals, log_z = portable()
     real = tf.sequence_mask(lengths, tf.shape(tokens)[1])
     tag_conf = tf.gather(marginals, tag_ids, batch_dims=2)
+    if self._filter:  # ExportConfig.min_entity_score
+      tag_ids, tag_conf = self._filter(tag_ids, tag_conf, marginals, real)
     # IOB2 names (an IOBES tagger's S-X is B-X, E-X is I-X: tag_scheme.to_iob2).
     tags = tf.where(real, tf.gather(tf.constant(self._tag_names), tag_ids), "")
     empty = tf.equal(lengths, 0)

@@ -21,6 +21,9 @@ class ExportConfig(_Config):
   # its first request). TF Serving runs such a model only with
   # --xla_cpu_compilation_enabled=true (experimental there), hence off by default.
   xla_max_tokens: int = 0
+  # > 0: the predicted entities whose lowest tag marginal is under it become O (serving/
+  # entity_filter.py); choose it on devel (the run's eval/scores.json, "entity_threshold").
+  min_entity_score: float = 0.0
 
   def validate(self) -> None:
     super().validate()
@@ -31,6 +34,9 @@ class ExportConfig(_Config):
       raise ConfigError(f"ExportConfig.xla_max_tokens must be >= 0, got {self.xla_max_tokens}")
     if self.max_words < 0 or 0 < self.max_words < 3:
       raise ConfigError(f"ExportConfig.max_words must be 0 (all) or >= 3, got {self.max_words}")
+    if not 0.0 <= self.min_entity_score < 1.0:
+      raise ConfigError(f"ExportConfig.min_entity_score must be in [0, 1), got "
+                        f"{self.min_entity_score}")
     if self.embedding_dtype not in compact.EMBEDDING_DTYPES:
       raise ConfigError(f"ExportConfig.embedding_dtype must be one of "
                         f"{compact.EMBEDDING_DTYPES}, got {self.embedding_dtype!r}")
