@@ -101,8 +101,9 @@ class PipelineTest(tf.test.TestCase):
     self.assertEqual(summary["bilm"]["epochs"], 1)
     self.assertGreater(summary["bilm"]["valid_perplexity_forward"], 1.0)
     for init in ("bilm", "random"):
-      self.assertEqual(sorted(summary["taggers"][init]), ["best_epoch", "devel", "epochs_run",
-                                                          "provenance", "stopped_early", "test"])
+      self.assertEqual(sorted(summary["taggers"][init]),
+                       ["best_epoch", "devel", "entity_threshold", "epochs_run", "provenance",
+                        "stopped_early", "test"])
     with open(os.path.join(run_dir, "tagger_bilm", "transfer.json")) as f:
       self.assertGreater(json.load(f)["words_mapped"], 100)  # the BiLM's words reached the tagger
     # The pipeline pretrains through the function train_bilm calls: the same report.json.
