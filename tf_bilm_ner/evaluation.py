@@ -80,16 +80,12 @@ def predict_with_confidence(tagger: Tagger, featurizer: Featurizer, tags: vocab_
   return out_tags, out_conf
 
 
-def threshold_report(run_dir: str, devel_path: str, test_path: str,
-                     entity_type: str = DEFAULT_ENTITY_TYPE) -> dict:
-  """The minimum entity score (`entity_threshold.py`) chosen on devel with a run's best
-  checkpoint, and devel's and test's micro scores at it and at 0 (the tagger as it is)."""
-  tagger, featurizer, vocabs, _ = checkpoints.restore_tagger(run_dir, "best")
-  curves = {}
-  for split, path in (("devel", devel_path), ("test", test_path)):
-    sentences = formats.read_labeled(path, entity_type)
-    pred, conf = predict_with_confidence(tagger, featurizer, vocabs.tags, sentences)
-    curves[split] = threshold.sweep([s.tags for s in sentences], pred, conf)
+def threshold_report(split_predictions: Dict[str, tuple]) -> dict:
+  """The minimum entity score (`entity_threshold.py`) chosen on devel, and devel's and
+  test's micro scores at it and at 0 (the tagger as it is). `split_predictions`: "devel"
+  and "test" -> (sentences, predicted tags, their confidences), as `_score_file` gives them."""
+  curves = {split: threshold.sweep([s.tags for s in sentences], pred, conf)
+            for split, (sentences, pred, conf) in split_predictions.items()}
   chosen = threshold.choose(curves["devel"])
   return {"min_entity_score": chosen, "devel_curve": curves["devel"],
           **{f"{split}{suffix}": threshold.at(curves[split], score)
@@ -118,14 +114,25 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
   allowed: they count as missed entities, a warning names them, and the scores list them
   under `unknown_gold_tags`.
   """
-  tagger, featurizer, vocabs, _ = checkpoints.restore_tagger(run_dir, which)
+  return _score_file(checkpoints.restore_tagger(run_dir, which), data_path, predictions_path,
+                     entity_type)[0]
+
+
+def _score_file(restored, data_path: str, predictions_path: Optional[str], entity_type: str,
+                with_confidence: bool = False):
+  """`evaluate_file` with the tagger already restored (`checkpoints.restore_tagger`'s
+  tuple) -> (scores, sentences, predicted tags, each tag's CRF marginal or None)."""
+  tagger, featurizer, vocabs, _ = restored
   sentences = formats.read_labeled(data_path, entity_type)
   predictable = tag_scheme.iob2_tag_set(vocabs.tags.entries)
   unknown = sorted({t for s in sentences for t in s.tags} - set(predictable))
   if unknown:
     logging.warning("%s: gold tags %s are not in the tagger's tag set %s; their entities "
                     "count as missed", data_path, unknown, predictable)
-  pred = predict_tags(tagger, featurizer, vocabs.tags, sentences)
+  if with_confidence:
+    pred, conf = predict_with_confidence(tagger, featurizer, vocabs.tags, sentences)
+  else:
+    pred, conf = predict_tags(tagger, featurizer, vocabs.tags, sentences), None
   micro, per_type = metrics.entity_scores([s.tags for s in sentences], pred)
   if predictions_path:
     write_conll(predictions_path, sentences, pred)
@@ -136,7 +143,7 @@ def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
         [metrics.untyped(s.tags) for s in sentences], [metrics.untyped(p) for p in pred])[0])}
   if unknown:
     scores["unknown_gold_tags"] = unknown
-  return scores
+  return scores, sentences, pred, conf
 
 
 def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float,
@@ -159,14 +166,17 @@ def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float
             "stopped_early": result.stopped_early}
   if not score_devel:
     report["train_on_devel"] = True
-  for split in ("devel", "test") if score_devel else ("test",):
-    if paths.get(split):
-      report[split] = evaluate_file(result.run_dir, paths[split],
-                                    os.path.join(eval_dir, f"{split}_predictions.conll"),
-                                    entity_type=entity_type)
-  if score_devel and paths.get("devel") and paths.get("test"):
-    report["entity_threshold"] = found = threshold_report(result.run_dir, paths["devel"],
-                                                          paths["test"], entity_type)
+  splits = [s for s in (("devel", "test") if score_devel else ("test",)) if paths.get(s)]
+  threshold_wanted = splits == ["devel", "test"]
+  restored = checkpoints.restore_tagger(result.run_dir, "best")
+  predictions = {}
+  for split in splits:
+    report[split], sentences, pred, conf = _score_file(
+        restored, paths[split], os.path.join(eval_dir, f"{split}_predictions.conll"),
+        entity_type, with_confidence=threshold_wanted)
+    predictions[split] = (sentences, pred, conf)
+  if threshold_wanted:
+    report["entity_threshold"] = found = threshold_report(predictions)
     logging.info("minimum entity score chosen on devel: %.2f (devel F1 %.2f, %.2f at 0); "
                  "test F1 %.2f there, %.2f at 0 (the scores above)", found["min_entity_score"],
                  found["devel"]["f1"], found["devel_at_0"]["f1"], found["test"]["f1"],
