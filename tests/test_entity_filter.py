@@ -9,9 +9,10 @@ import numpy as np
 import tensorflow as tf
 
 from tests import helpers
-from tf_bilm_ner import entity_threshold
+from tf_bilm_ner import entity_threshold, metrics
 from tf_bilm_ner.config import ConfigError
 from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.experiments import entity_threshold as experiment
 from tf_bilm_ner.serving import export
 from tf_bilm_ner.serving.entity_filter import EntityFilter
 
@@ -105,6 +106,38 @@ class ExportedFilterTest(tf.test.TestCase):
     self.assertNotEqual(proc.returncode, 0)
     self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
     self.assertIn("no minimum entity score chosen on devel", proc.stderr)
+
+  def test_evaluate_binary_drops_what_the_filtered_export_drops(self):
+    """tools/evaluate.py --min_entity_score on the run directory (Python filter over the
+    Keras model's marginals) against the filtered export's graph filter, sentence by
+    sentence, and its scores against conlleval-style scoring of the export's tags."""
+    data = os.path.join(helpers.TESTDATA, "ncbi_train_head.tsv")
+    sentences = read_conll(data)
+    out = {k: os.path.join(self.tmp, f"evaluate_{k}") for k in ("conll", "json")}
+    proc = helpers.run_tool("evaluate.py", f"--run_dir={self.run_dir}", f"--data={data}",
+                            "--min_entity_score=0.3", f"--predictions_out={out['conll']}",
+                            f"--scores_out={out['json']}")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    with open(out["conll"], encoding="utf-8") as f:
+      blocks = [b for b in f.read().split("\n\n") if b.strip()]
+    written = [[line.split("\t")[2] for line in b.strip().split("\n")] for b in blocks]
+    signature = tf.saved_model.load(self.filtered).signatures["serving_default"]
+    tags, _ = experiment.tag(signature, sentences)
+    self.assertEqual(written, tags)
+    plain, _ = experiment.tag(tf.saved_model.load(self.plain).signatures["serving_default"],
+                              sentences)
+    self.assertNotEqual(tags, plain)  # something was dropped
+    micro, _ = metrics.entity_scores([s.tags for s in sentences], tags)
+    with open(out["json"], encoding="utf-8") as f:
+      scores = json.load(f)
+    self.assertAlmostEqual(scores["micro"]["f1"], micro.f1)
+    self.assertEqual(scores["micro"]["num_predicted"], micro.num_predicted)
+    self.assertEqual(scores["min_entity_score"], 0.3)
+    bad = helpers.run_tool("evaluate.py", f"--run_dir={self.run_dir}", f"--data={data}",
+                           "--min_entity_score=devel")
+    self.assertNotEqual(bad.returncode, 0)
+    self.assertEqual(len(bad.stderr.strip().splitlines()), 1, bad.stderr)
+    self.assertIn("eval/scores.json: no minimum entity score chosen on devel", bad.stderr)
 
 
 if __name__ == "__main__":

@@ -107,22 +107,26 @@ def score_dict(micro: metrics.Score, per_type) -> dict:
 
 
 def evaluate_file(run_dir: str, data_path: str, predictions_path: str = None,
-                  which: str = "best", entity_type: str = DEFAULT_ENTITY_TYPE) -> dict:
+                  which: str = "best", entity_type: str = DEFAULT_ENTITY_TYPE,
+                  min_entity_score: float = 0.0) -> dict:
   """Scores a run's checkpoint on a CoNLL file; optionally writes token/gold/predicted CoNLL.
 
   Gold tags the tagger cannot predict (absent from its tag vocabulary) are
   allowed: they count as missed entities, a warning names them, and the scores list them
-  under `unknown_gold_tags`.
+  under `unknown_gold_tags`. `min_entity_score` > 0: the predicted entities whose lowest tag
+  marginal is under it become O before scoring and in the predictions file, as an export
+  with `ExportConfig.min_entity_score` tags them; the scores then say `min_entity_score`.
   """
   return _score_file(checkpoints.restore_tagger(run_dir, which), data_path, predictions_path,
-                     entity_type)[0]
+                     entity_type, min_entity_score=min_entity_score)[0]
 
 
 def _score_file(restored, data_path: str, predictions_path: Optional[str], entity_type: str,
-                with_confidence: bool = False):
+                with_confidence: bool = False, min_entity_score: float = 0.0):
   """`evaluate_file` with the tagger already restored (`checkpoints.restore_tagger`'s
   tuple) -> (scores, sentences, predicted tags, each tag's CRF marginal or None)."""
   tagger, featurizer, vocabs, _ = restored
+  with_confidence = with_confidence or min_entity_score > 0
   sentences = formats.read_labeled(data_path, entity_type)
   predictable = tag_scheme.iob2_tag_set(vocabs.tags.entries)
   unknown = sorted({t for s in sentences for t in s.tags} - set(predictable))
@@ -133,6 +137,8 @@ def _score_file(restored, data_path: str, predictions_path: Optional[str], entit
     pred, conf = predict_with_confidence(tagger, featurizer, vocabs.tags, sentences)
   else:
     pred, conf = predict_tags(tagger, featurizer, vocabs.tags, sentences), None
+  if min_entity_score > 0:
+    pred = [threshold.keep_confident(p, c, min_entity_score) for p, c in zip(pred, conf)]
   micro, per_type = metrics.entity_scores([s.tags for s in sentences], pred)
   if predictions_path:
     write_conll(predictions_path, sentences, pred)
@@ -143,6 +149,8 @@ def _score_file(restored, data_path: str, predictions_path: Optional[str], entit
         [metrics.untyped(s.tags) for s in sentences], [metrics.untyped(p) for p in pred])[0])}
   if unknown:
     scores["unknown_gold_tags"] = unknown
+  if min_entity_score > 0:
+    scores["min_entity_score"] = min_entity_score
   return scores, sentences, pred, conf
 
 

@@ -13,7 +13,7 @@ import time
 
 from absl import app, flags, logging
 
-from tf_bilm_ner import files, provenance
+from tf_bilm_ner import entity_threshold, files, provenance
 from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE
 from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.evaluation import evaluate_file
@@ -28,6 +28,10 @@ flags.DEFINE_enum("checkpoint", "best", ["best", "ckpt"],
                   "best: the best devel-F1 checkpoint; ckpt: the latest one.")
 flags.DEFINE_string("predictions_out", None, "Write token/gold/predicted CoNLL here.")
 flags.DEFINE_string("scores_out", None, "Write scores and provenance as JSON here.")
+flags.DEFINE_string("min_entity_score", "0", "Drop predicted entities whose lowest tag "
+                    "marginal is under this number in [0, 1), as an export with the same "
+                    "option does; 'devel': the score the run chose on devel at the end of "
+                    "training. 0 keeps every entity.")
 
 
 def main(argv):
@@ -39,9 +43,10 @@ def main(argv):
     out = getattr(FLAGS, flag)
     if out and not os.access(os.path.dirname(os.path.abspath(out)), os.W_OK):
       raise UserError(f"--{flag}: {os.path.dirname(out)}: directory not writable")
+  min_score = entity_threshold.resolve(FLAGS.min_entity_score, FLAGS.run_dir)
   started = time.time()
   scores = evaluate_file(FLAGS.run_dir, FLAGS.data, FLAGS.predictions_out, FLAGS.checkpoint,
-                         FLAGS.entity_type)
+                         FLAGS.entity_type, min_score)
   scores["provenance"] = provenance.record([FLAGS.data], started=started)
   if FLAGS.scores_out:
     files.write_json_atomic(FLAGS.scores_out, scores)
