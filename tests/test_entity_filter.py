@@ -9,8 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 from tests import helpers
-from tf_bilm_ner import entity_threshold, metrics
+from tf_bilm_ner import entity_threshold, evaluation, metrics
 from tf_bilm_ner.config import ConfigError
+from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.data.conll import read_conll
 from tf_bilm_ner.experiments import entity_threshold as experiment
 from tf_bilm_ner.serving import export
@@ -138,6 +139,45 @@ class ExportedFilterTest(tf.test.TestCase):
     self.assertNotEqual(bad.returncode, 0)
     self.assertEqual(len(bad.stderr.strip().splitlines()), 1, bad.stderr)
     self.assertIn("eval/scores.json: no minimum entity score chosen on devel", bad.stderr)
+
+  def test_evaluate_model_scores_an_export_as_the_run_directory(self):
+    """evaluation.evaluate_model through a SavedModel's serving signature against
+    evaluate_file through the Keras checkpoint: the same predictions with and without the
+    minimum score, and a filtered export scored as served."""
+    data = os.path.join(helpers.TESTDATA, "ncbi_train_head.tsv")
+    out = lambda name: os.path.join(self.tmp, f"model_{name}.conll")
+    read = lambda path: open(path, encoding="utf-8").read()
+    for min_score in (0.0, 0.3):
+      by_run = evaluation.evaluate_file(self.run_dir, data, out(f"run{min_score}"),
+                                        min_entity_score=min_score)
+      by_export = evaluation.evaluate_model(self.plain, data, out(f"export{min_score}"),
+                                            min_entity_score=min_score)
+      self.assertEqual(read(out(f"export{min_score}")), read(out(f"run{min_score}")))
+      self.assertEqual(by_export, by_run)
+    as_served = evaluation.evaluate_model(self.filtered, data, out("filtered"))
+    self.assertEqual(read(out("filtered")), read(out("run0.3")))
+    self.assertEqual(as_served["micro"], by_run["micro"])
+    long_file = os.path.join(self.tmp, "long.tsv")
+    with open(long_file, "w", encoding="utf-8") as f:
+      f.write("a\tO\n\n" + "x\tO\n" * 513)
+    with self.assertRaisesRegex(UserError, "long.tsv:3: sentence of 513 tokens, more than "
+                                "the model's max_tokens=512"):
+      evaluation.evaluate_model(self.plain, long_file)
+
+  def test_evaluate_binary_on_a_shipped_tagger(self):
+    data = os.path.join(helpers.TESTDATA, "ncbi_train_head.tsv")
+    scores_out = os.path.join(self.tmp, "disease.json")
+    proc = helpers.run_tool("evaluate.py", "--model=disease", f"--data={data}",
+                            f"--scores_out={scores_out}")
+    self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+    with open(scores_out, encoding="utf-8") as f:
+      scores = json.load(f)
+    self.assertGreater(scores["micro"]["f1"], 80)  # its own training sentences
+    self.assertGreater(scores["micro"]["num_gold"], 20)
+    bad = helpers.run_tool("evaluate.py", "--model=disease", f"--data={data}",
+                           "--min_entity_score=devel")
+    self.assertNotEqual(bad.returncode, 0)
+    self.assertIn("--min_entity_score=devel reads a run's choice: give --run_dir", bad.stderr)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ from tf_bilm_ner.data import tag_scheme
 from tf_bilm_ner.data import vocab as vocab_lib
 from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE, Sentence, write_conll
 from tf_bilm_ner.data.labeled import Featurizer, LabeledData
+from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.models.tagger import Tagger
+from tf_bilm_ner.serving import text_tagger
+from tf_bilm_ner.serving.annotator import Annotator
 from tf_bilm_ner.training import checkpoints
 
 FEATURE_SIGNATURE = {
@@ -128,17 +131,51 @@ def _score_file(restored, data_path: str, predictions_path: Optional[str], entit
   tagger, featurizer, vocabs, _ = restored
   with_confidence = with_confidence or min_entity_score > 0
   sentences = formats.read_labeled(data_path, entity_type)
-  predictable = tag_scheme.iob2_tag_set(vocabs.tags.entries)
-  unknown = sorted({t for s in sentences for t in s.tags} - set(predictable))
-  if unknown:
-    logging.warning("%s: gold tags %s are not in the tagger's tag set %s; their entities "
-                    "count as missed", data_path, unknown, predictable)
   if with_confidence:
     pred, conf = predict_with_confidence(tagger, featurizer, vocabs.tags, sentences)
   else:
     pred, conf = predict_tags(tagger, featurizer, vocabs.tags, sentences), None
+  scores = _scores(data_path, sentences, pred, conf, vocabs.tags.entries, predictions_path,
+                   min_entity_score)
+  return scores, sentences, pred, conf
+
+
+def evaluate_model(model: str, data_path: str, predictions_path: Optional[str] = None,
+                   entity_type: str = DEFAULT_ENTITY_TYPE, min_entity_score: float = 0.0,
+                   batch: int = 128) -> dict:
+  """`evaluate_file` for any one model `load_tagger` takes: a shipped tagger's name, a
+  SavedModel (scored as served: its own `min_entity_score`, if it was exported with one,
+  applies too) or a run directory's best checkpoint. Raises a UserError naming the file
+  and line of a sentence longer than the model's `max_tokens`."""
+  (_, path), = text_tagger.resolve([model])
+  annotator = Annotator(path)
+  sentences = formats.read_labeled(data_path, entity_type)
+  max_tokens = annotator.limits.max_tokens
+  for s in sentences:
+    if len(s.tokens) > max_tokens:
+      raise UserError(f"{data_path}:{s.line}: sentence of {len(s.tokens)} tokens, more than "
+                      f"the model's max_tokens={max_tokens}")
+  pred, conf = [], []
+  for i in range(0, len(sentences), batch):
+    tags, confidence = annotator.tag_sentences_scored([s.tokens for s in sentences[i:i + batch]])
+    pred += tags
+    conf += confidence
+  return _scores(data_path, sentences, pred, conf, annotator.tag_names, predictions_path,
+                 min_entity_score)
+
+
+def _scores(data_path: str, sentences: Sequence[Sentence], pred: List[List[str]], conf,
+            tag_names: Sequence[str], predictions_path: Optional[str],
+            min_entity_score: float) -> dict:
+  """Scores predicted IOB2 tags against `sentences`' gold tags (after dropping entities
+  under `min_entity_score`, when > 0, in place in `pred`); writes the predictions file."""
+  predictable = tag_scheme.iob2_tag_set(tag_names)
+  unknown = sorted({t for s in sentences for t in s.tags} - set(predictable))
+  if unknown:
+    logging.warning("%s: gold tags %s are not in the tagger's tag set %s; their entities "
+                    "count as missed", data_path, unknown, predictable)
   if min_entity_score > 0:
-    pred = [threshold.keep_confident(p, c, min_entity_score) for p, c in zip(pred, conf)]
+    pred[:] = [threshold.keep_confident(p, c, min_entity_score) for p, c in zip(pred, conf)]
   micro, per_type = metrics.entity_scores([s.tags for s in sentences], pred)
   if predictions_path:
     write_conll(predictions_path, sentences, pred)
@@ -151,7 +188,7 @@ def _score_file(restored, data_path: str, predictions_path: Optional[str], entit
     scores["unknown_gold_tags"] = unknown
   if min_entity_score > 0:
     scores["min_entity_score"] = min_entity_score
-  return scores, sentences, pred, conf
+  return scores
 
 
 def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float,

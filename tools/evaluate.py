@@ -2,6 +2,8 @@
 
   python tools/evaluate.py --run_dir=runs/ncbi --data=path/test.tsv \
       --predictions_out=runs/ncbi/test.conll --scores_out=runs/ncbi/test_scores.json
+  tf-bilm-evaluate --model=disease --data=my_annotations.tsv     # a shipped tagger, or a
+                                                                 # SavedModel, as served
 
 The predictions file has `token<TAB>gold<TAB>predicted` lines, which conlleval
 and seqeval-based scorers read, so any external scorer can check our numbers.
@@ -16,10 +18,13 @@ from absl import app, flags, logging
 from tf_bilm_ner import entity_threshold, files, provenance
 from tf_bilm_ner.data.conll import DEFAULT_ENTITY_TYPE
 from tf_bilm_ner.errors import UserError
-from tf_bilm_ner.evaluation import evaluate_file
+from tf_bilm_ner.evaluation import evaluate_file, evaluate_model
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "Run directory written by train_tagger.")
+flags.DEFINE_string("model", None, "Instead of --run_dir: a shipped tagger's name "
+                    "(checkpoints/) or a SavedModel version directory, scored through its "
+                    "serving signature, as served.")
 flags.DEFINE_string("data", None, "File with gold tags: CoNLL in any tagging scheme (IOB2, "
                     "IOB1, IOBES, untyped B/I/O) or PubTator with annotations.")
 flags.DEFINE_string("entity_type", DEFAULT_ENTITY_TYPE, "The entity type of untyped B/I/O "
@@ -37,16 +42,24 @@ flags.DEFINE_string("min_entity_score", "0", "Drop predicted entities whose lowe
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  if (FLAGS.run_dir is None) == (FLAGS.model is None):
+    raise app.UsageError("give --run_dir or --model (one of them)")
   if not os.path.isfile(FLAGS.data):
     raise UserError(f"--data: {FLAGS.data}: file not found")
   for flag in ("predictions_out", "scores_out"):
     out = getattr(FLAGS, flag)
     if out and not os.access(os.path.dirname(os.path.abspath(out)), os.W_OK):
       raise UserError(f"--{flag}: {os.path.dirname(out)}: directory not writable")
+  if FLAGS.model and FLAGS.min_entity_score == "devel":
+    raise app.UsageError("--min_entity_score=devel reads a run's choice: give --run_dir")
   min_score = entity_threshold.resolve(FLAGS.min_entity_score, FLAGS.run_dir)
   started = time.time()
-  scores = evaluate_file(FLAGS.run_dir, FLAGS.data, FLAGS.predictions_out, FLAGS.checkpoint,
-                         FLAGS.entity_type, min_score)
+  if FLAGS.model:
+    scores = evaluate_model(FLAGS.model, FLAGS.data, FLAGS.predictions_out, FLAGS.entity_type,
+                            min_score)
+  else:
+    scores = evaluate_file(FLAGS.run_dir, FLAGS.data, FLAGS.predictions_out, FLAGS.checkpoint,
+                           FLAGS.entity_type, min_score)
   scores["provenance"] = provenance.record([FLAGS.data], started=started)
   if FLAGS.scores_out:
     files.write_json_atomic(FLAGS.scores_out, scores)
@@ -55,7 +68,7 @@ def main(argv):
 
 
 def run():
-  flags.mark_flags_as_required(["run_dir", "data"])
+  flags.mark_flags_as_required(["data"])
   cli.run(main)
 
 

@@ -33,6 +33,7 @@ class Annotator:
     rebuilt from its config and weights (`from_package`), the same numbers."""
     if os.path.exists(os.path.join(path, "saved_model.pb")):
       model = _load_saved_model(path)
+      self.tags_file = os.path.join(path, "assets", "tags.txt")
       with open(os.path.join(path, "assets.extra", "export_config.json"), encoding="utf-8") as f:
         self.limits = export.ExportConfig.from_json(f.read())
       functions, self._keep = model.signatures, model
@@ -42,6 +43,7 @@ class Annotator:
         functions = self._keep.signatures()
     else:
       tagger, _, _, config = checkpoints.restore_tagger(path)
+      self.tags_file = os.path.join(run_dir_lib.paths(path)["vocab"], "tags.txt")
       self.limits = export.ExportConfig(max_chars_per_token=config.encoder.max_chars_per_token,
                                         xla_max_tokens=xla_max_tokens)
       self.limits.validate()
@@ -49,6 +51,12 @@ class Annotator:
       functions = self._keep.signatures()
     self._tokens_fn = FlatCall(functions["serving_default"])
     self._text_fn = FlatCall(functions["tag_text"])
+
+  @property
+  def tag_names(self) -> List[str]:
+    """The tags the model predicts, in its tagging scheme (its tags.txt)."""
+    with open(self.tags_file, encoding="utf-8") as f:
+      return [line.rstrip("\n") for line in f if line.strip()]
 
   @property
   def serving_default(self):
