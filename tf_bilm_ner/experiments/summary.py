@@ -25,7 +25,8 @@ JSON_TABLES = {
                                 reporting.bilm_settings_table),
     **{f"bilm_speed_{name}": (os.path.join("bilm_speed", f"benchmark_bilm_{name}.json"),
                               reporting.bilm_settings_table)
-       for name in ("hoisted", "xent", "baseline", "interleaved", "bf16", "bf16_batched_input")},
+       for name in ("hoisted", "xent", "baseline", "interleaved", "bf16", "bf16_batched_input",
+                    "bf16_zen5")},
     "vocab_coverage": (os.path.join("bilm_pretraining", "cased52m_lazy", "vocab_coverage.json"),
                        reporting.vocab_coverage_table),
 }
