@@ -163,6 +163,8 @@ class ExportedFilterTest(tf.test.TestCase):
     with self.assertRaisesRegex(UserError, "long.tsv:3: sentence of 513 tokens, more than "
                                 "the model's max_tokens=512"):
       evaluation.evaluate_model(self.plain, long_file)
+    with self.assertRaisesRegex(UserError, "'all' names \\d+ models; score one at a time"):
+      evaluation.evaluate_model("all", data)
 
   def test_evaluate_binary_on_a_shipped_tagger(self):
     data = os.path.join(helpers.TESTDATA, "ncbi_train_head.tsv")

@@ -1,7 +1,7 @@
 """Tagging sentences with a trained tagger, and scoring the result."""
 import dataclasses
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 from absl import logging
@@ -135,8 +135,8 @@ def _score_file(restored, data_path: str, predictions_path: Optional[str], entit
     pred, conf = predict_with_confidence(tagger, featurizer, vocabs.tags, sentences)
   else:
     pred, conf = predict_tags(tagger, featurizer, vocabs.tags, sentences), None
-  scores = _scores(data_path, sentences, pred, conf, vocabs.tags.entries, predictions_path,
-                   min_entity_score)
+  scores, pred = _scores(data_path, sentences, pred, conf, vocabs.tags.entries,
+                         predictions_path, min_entity_score)
   return scores, sentences, pred, conf
 
 
@@ -147,8 +147,10 @@ def evaluate_model(model: str, data_path: str, predictions_path: Optional[str] =
   SavedModel (scored as served: its own `min_entity_score`, if it was exported with one,
   applies too) or a run directory's best checkpoint. Raises a UserError naming the file
   and line of a sentence longer than the model's `max_tokens`."""
-  (_, path), = text_tagger.resolve([model])
-  annotator = Annotator(path)
+  models = text_tagger.resolve([model])
+  if len(models) != 1:
+    raise UserError(f"{model!r} names {len(models)} models; score one at a time")
+  annotator = Annotator(models[0][1])
   sentences = formats.read_labeled(data_path, entity_type)
   max_tokens = annotator.limits.max_tokens
   for s in sentences:
@@ -161,21 +163,22 @@ def evaluate_model(model: str, data_path: str, predictions_path: Optional[str] =
     pred += tags
     conf += confidence
   return _scores(data_path, sentences, pred, conf, annotator.tag_names, predictions_path,
-                 min_entity_score)
+                 min_entity_score)[0]
 
 
 def _scores(data_path: str, sentences: Sequence[Sentence], pred: List[List[str]], conf,
             tag_names: Sequence[str], predictions_path: Optional[str],
-            min_entity_score: float) -> dict:
-  """Scores predicted IOB2 tags against `sentences`' gold tags (after dropping entities
-  under `min_entity_score`, when > 0, in place in `pred`); writes the predictions file."""
+            min_entity_score: float) -> Tuple[dict, List[List[str]]]:
+  """Scores predicted IOB2 tags against `sentences`' gold tags, after dropping the entities
+  under `min_entity_score` when > 0; writes the predictions file. -> (scores, the tags
+  scored)."""
   predictable = tag_scheme.iob2_tag_set(tag_names)
   unknown = sorted({t for s in sentences for t in s.tags} - set(predictable))
   if unknown:
     logging.warning("%s: gold tags %s are not in the tagger's tag set %s; their entities "
                     "count as missed", data_path, unknown, predictable)
   if min_entity_score > 0:
-    pred[:] = [threshold.keep_confident(p, c, min_entity_score) for p, c in zip(pred, conf)]
+    pred = [threshold.keep_confident(p, c, min_entity_score) for p, c in zip(pred, conf)]
   micro, per_type = metrics.entity_scores([s.tags for s in sentences], pred)
   if predictions_path:
     write_conll(predictions_path, sentences, pred)
@@ -188,7 +191,7 @@ def _scores(data_path: str, sentences: Sequence[Sentence], pred: List[List[str]]
     scores["unknown_gold_tags"] = unknown
   if min_entity_score > 0:
     scores["min_entity_score"] = min_entity_score
-  return scores
+  return scores, pred
 
 
 def score_run(result, paths: Dict[str, Optional[str]], seed: int, started: float,
