@@ -11,8 +11,8 @@ import tensorflow as tf
 from tests import helpers
 from tf_bilm_ner import entity_threshold, evaluation, metrics
 from tf_bilm_ner.config import ConfigError
-from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.data.conll import read_conll
+from tf_bilm_ner.errors import UserError
 from tf_bilm_ner.experiments import entity_threshold as experiment
 from tf_bilm_ner.serving import export
 from tf_bilm_ner.serving.entity_filter import EntityFilter

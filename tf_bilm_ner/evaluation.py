@@ -152,11 +152,8 @@ def evaluate_model(model: str, data_path: str, predictions_path: Optional[str] =
     raise UserError(f"{model!r} names {len(models)} models; score one at a time")
   annotator = Annotator(models[0][1])
   sentences = formats.read_labeled(data_path, entity_type)
-  max_tokens = annotator.limits.max_tokens
   for s in sentences:
-    if len(s.tokens) > max_tokens:
-      raise UserError(f"{data_path}:{s.line}: sentence of {len(s.tokens)} tokens, more than "
-                      f"the model's max_tokens={max_tokens}")
+    annotator.check_length(data_path, s)
   pred, conf = [], []
   for i in range(0, len(sentences), batch):
     tags, confidence = annotator.tag_sentences_scored([s.tokens for s in sentences[i:i + batch]])

@@ -52,6 +52,13 @@ class Annotator:
     self._tokens_fn = FlatCall(functions["serving_default"])
     self._text_fn = FlatCall(functions["tag_text"])
 
+  def check_length(self, path: str, sentence) -> None:
+    """Raises InputError naming `path` and the sentence's line if it is longer than the
+    model takes (`limits.max_tokens`); `sentence`: a `conll.Sentence`."""
+    if len(sentence.tokens) > self.limits.max_tokens:
+      raise InputError(f"{path}:{sentence.line}: sentence of {len(sentence.tokens)} tokens, "
+                       f"more than the model's max_tokens={self.limits.max_tokens}")
+
   @property
   def tag_names(self) -> List[str]:
     """The tags the model predicts, in its tagging scheme (its tags.txt)."""

@@ -221,15 +221,12 @@ _WRITERS: Dict[str, Callable] = {"jsonl": _write_jsonl, "pubtator": _write_pubta
 
 
 def _annotate_conll(inputs, out, output_format, annotator, progress, entity_type) -> None:
-  max_tokens = annotator.limits.max_tokens
   for path in inputs:
     batch: List[conll.Sentence] = []
     stream = conll.iter_conll(path, require_tags=False, entity_type=entity_type)
     for sentence in itertools.chain(stream, [None]):  # None: flush the last batch
       if sentence is not None:
-        if len(sentence.tokens) > max_tokens:
-          raise InputError(f"{path}:{sentence.line}: sentence of {len(sentence.tokens)} tokens, "
-                           f"more than the model's max_tokens={max_tokens}")
+        annotator.check_length(path, sentence)
         batch.append(sentence)
       if batch and (sentence is None or len(batch) >= 128):
         tags = annotator.tag_sentences([s.tokens for s in batch])
