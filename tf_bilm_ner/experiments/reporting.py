@@ -137,7 +137,9 @@ SETTING_LABELS = {"random_init": "random init", "bilm_init": "BiLM init",
                   "random_init_u384": "random init, 384 units",
                   "bilm52m_u384_init": "52M BiLM init, 384 units",
                   "random_init_traindev": "random init, train+devel",
-                  "bilm_init_traindev": "BiLM init, train+devel"}
+                  "bilm_init_traindev": "BiLM init, train+devel",
+                  "random_init_u384_traindev": "random init, 384 units, train+devel",
+                  "bilm52m_u384_init_traindev": "52M BiLM init, 384 units, train+devel"}
 
 # Later settings shown beside the paper's method in the comparison, once they have runs.
 LATER_SETTINGS = tuple((f"tagger_{key}", label) for key, label in SETTING_LABELS.items()
