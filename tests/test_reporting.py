@@ -69,6 +69,22 @@ class ReportingTest(tf.test.TestCase):
     self.assertEqual(table[2], "| bilm | bc5cdr | 2 | 0.75, 0.50 | 82.00 ± 1.41 | "
                                "82.75 ± 1.06 | +0.75 | 85.00 / 80.50 |")
 
+  def test_scored_with_min_score_table(self):
+    """evaluate.py outputs grouped by name across seeds, in seed order; a probe's own output
+    (no minimum score) left out; hand-computed means and standard deviations."""
+    scored = lambda score, p, r, f1: {
+        "min_entity_score": score, "micro": {"precision": p, "recall": r, "f1": f1},
+        "provenance": {"data_files": {"../shared/data/BC5CDR-IOB/test.tsv": "e41a"}}}
+    table = reporting.scored_with_min_score_table({
+        "bc5cdr_traindev_seed3": scored(0.65, 88.0, 85.0, 86.0),
+        "bc5cdr_traindev_seed1": scored(0.75, 90.0, 84.0, 87.0),
+        "bc5cdr_u384_seed1": {"chosen": 0.75, "test_f1_chosen": 85.8},
+        "one": dict(scored(0.5, 80.0, 70.0, 75.0), provenance={})}).splitlines()
+    self.assertLen(table, 4)
+    self.assertEqual(table[2], "| bc5cdr_traindev | BC5CDR-IOB/test.tsv | 2 | 0.75, 0.65 | "
+                               "89.00 ± 1.41 | 84.50 ± 0.71 | 86.50 ± 0.71 | 1: 87.00, 3: 86.00 |")
+    self.assertEqual(table[3], "| one | - | 1 | 0.50 | 80.00 | 70.00 | 75.00 | 0: 75.00 |")
+
   def test_data_efficiency_points(self):
     root = self.get_temp_dir()
     layout = {("data_efficiency_bilm_init", "ncbi_f10"): [70.0, 72.0],

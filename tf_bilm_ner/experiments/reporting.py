@@ -89,6 +89,31 @@ def entity_threshold_table(runs: Dict[str, Dict[str, List[dict]]]) -> str:
   return "\n".join(lines)
 
 
+def scored_with_min_score_table(scores: Dict[str, dict]) -> str:
+  """`tools/evaluate.py --min_entity_score=X --scores_out=NAME_seedK.json` files, {stem: the
+  JSON}: one row per NAME (its seeds together) with the data file scored, each seed's minimum
+  score and F1, and precision, recall and F1 over the seeds (mean ± std). Files without a
+  minimum score (other probes' outputs) are left out."""
+  groups: Dict[str, Dict[int, dict]] = {}
+  for stem, found in scores.items():
+    if "min_entity_score" in found and "micro" in found:
+      match = re.fullmatch(r"(.*)_seed(\d+)", stem)
+      name, seed = (match.group(1), int(match.group(2))) if match else (stem, 0)
+      groups.setdefault(name, {})[seed] = found
+  lines = ["| scores | data | seeds | minimum entity score | P | R | F1 | per-seed F1 |",
+           "|---|---|---|---|---|---|---|---|"]
+  for name, by_seed in sorted(groups.items()):
+    found = [by_seed[s] for s in sorted(by_seed)]
+    data = sorted({os.path.basename(os.path.dirname(path)) + "/" + os.path.basename(path)
+                   for f in found for path in f.get("provenance", {}).get("data_files", {})})
+    part = lambda key: _mean_std([f["micro"][key] for f in found])
+    minimums = ", ".join(f"{f['min_entity_score']:.2f}" for f in found)
+    per_seed = ", ".join(f"{s}: {by_seed[s]['micro']['f1']:.2f}" for s in sorted(by_seed))
+    lines.append(f"| {name} | {', '.join(data) or '-'} | {len(found)} | {minimums} | "
+                 f"{part('precision')} | {part('recall')} | {part('f1')} | {per_seed} |")
+  return "\n".join(lines)
+
+
 def benchmark_table(bench: dict) -> str:
   """Markdown rows of a tools/benchmark_tagger.py JSON."""
   lines = [f"Matmul ceiling (float32 GEMM 2048^3): {bench['matmul_ceiling_gflops']:.1f} GFLOP/s.",

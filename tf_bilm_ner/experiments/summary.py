@@ -5,6 +5,7 @@ Each table lies between `<!-- BEGIN NAME -->` and `<!-- END NAME -->` markers: o
 results/SETTING/ directory holding */seed*/scores.json (devel and test F1, mean ± std over
 seeds), and the named tables below.
 """
+import glob
 import json
 import os
 import re
@@ -53,6 +54,9 @@ def summarize(results_dir: str) -> None:
   text = _init_tables(text, results_dir, runs)
   if "<!-- BEGIN entity_threshold -->" in text:
     text = replace_table(text, "entity_threshold", reporting.entity_threshold_table(runs))
+  if "<!-- BEGIN scored_with_min_score -->" in text:
+    text = replace_table(text, "scored_with_min_score", reporting.scored_with_min_score_table(
+        _json_files(os.path.join(results_dir, "entity_threshold_probe"))))
   for name, (path, make) in JSON_TABLES.items():
     path = os.path.join(results_dir, path)
     if os.path.exists(path) and f"<!-- BEGIN {name} -->" in text:
@@ -68,6 +72,15 @@ def summarize(results_dir: str) -> None:
       files.write_text_atomic(top, replace_table(top_text, "comparison",
                                                  reporting.comparison_table(runs)))
   make_plots(results_dir, runs)
+
+
+def _json_files(directory: str) -> dict:
+  """{file name without .json: its content} for the *.json files directly in `directory`."""
+  found = {}
+  for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
+    with open(path, encoding="utf-8") as f:
+      found[os.path.basename(path)[:-len(".json")]] = json.load(f)
+  return found
 
 
 def _init_tables(text: str, results_dir: str, runs) -> str:
